@@ -15,6 +15,7 @@ Conventions used throughout the book:
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Sequence
 
@@ -245,11 +246,9 @@ def clipping_curve(
 def _with_projected_weight(layer: nn.Module, p: torch.Tensor) -> nn.Module:
     if not isinstance(layer, (nn.Linear, nn.Conv2d)):
         raise ValueError(f"weight clipping needs a Linear or Conv2d layer, got {type(layer).__name__}")
-    import copy
-
     clipped = copy.deepcopy(layer)
-    w = weight_matrix(layer) @ p
-    clipped.weight.copy_(w.reshape(layer.weight.shape))
+    with torch.no_grad():
+        clipped.weight.copy_((weight_matrix(layer) @ p).reshape(layer.weight.shape))
     return clipped
 
 

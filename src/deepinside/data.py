@@ -178,17 +178,23 @@ def _photos(
     for label, photo in enumerate(PHOTOS):
         image = getattr(skimage.data, photo)().astype(np.float32) / 255.0
         image = image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=-1)
-        h, w = image.shape[:2]
-        cut = int(0.75 * w)
-        lo, hi = (0, cut - crop) if split == "train" else (cut, w - crop)
-        if hi < lo or h < crop:
-            raise ValueError(f"photo {photo!r} ({h}x{w}) is too small for {crop}-pixel crops")
-        rows = rng.integers(0, h - crop + 1, size=count)
-        cols = rng.integers(lo, hi + 1, size=count)
+        rows, cols = crop_positions(image.shape[0], image.shape[1], crop, count, split, rng)
         xs += [image[r : r + crop, c : c + crop] for r, c in zip(rows, cols)]
         ys += [label] * count
     x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2)
     return x, torch.tensor(ys, dtype=torch.long), PHOTOS
+
+
+def crop_positions(
+    height: int, width: int, crop: int, count: int, split: str, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-left corners of ``count`` random crops: train crops lie in the left three
+    quarters of the photo, test crops in the right quarter, so they share no pixel."""
+    cut = int(0.75 * width)
+    lo, hi = (0, cut - crop) if split == "train" else (cut, width - crop)
+    if hi < lo or height < crop:
+        raise ValueError(f"a {height}x{width} photo is too small for {crop}-pixel crops")
+    return rng.integers(0, height - crop + 1, size=count), rng.integers(lo, hi + 1, size=count)
 
 
 def _torchvision(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:

@@ -1,0 +1,40 @@
+"""Shared fixtures: a private cache per test, and the executed chapters' glued values."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+EXECUTED = ROOT / "_build" / "stage" / "chapters"
+GLUE_MIME = "application/papermill.record/text/plain"
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Unit tests never read or write the user's cache of datasets and checkpoints."""
+    monkeypatch.setenv("DEEPINSIDE_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    return tmp_path / "cache"
+
+
+def executed_notebook(chapter: str) -> nbformat.NotebookNode:
+    path = EXECUTED / f"{chapter}.ipynb"
+    if not path.exists():
+        pytest.fail(f"{path} does not exist: run `make book` (or `make test`) first")
+    return nbformat.read(path, as_version=4)
+
+
+def glued(chapter: str) -> dict[str, object]:
+    """Every value the executed chapter glued, parsed back into Python."""
+    values = {}
+    for cell in executed_notebook(chapter).cells:
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name is not None:
+                values[name] = ast.literal_eval(out["data"][GLUE_MIME])
+    return values

@@ -1,0 +1,45 @@
+"""The build pipeline: the table of contents, failure reports, and the run-time table."""
+
+import nbformat
+import pytest
+
+from deepinside import build
+
+
+def test_toc_chapters_reads_parts_in_order(tmp_path):
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("format: jb-book\nroot: book/intro\nparts:\n"
+                   "  - caption: A\n    chapters:\n      - file: chapters/01_a\n      - file: book/x\n"
+                   "  - caption: B\n    chapters:\n      - file: chapters/02_b\n")
+    assert build.toc_chapters(toc) == ["01_a", "02_b"]
+
+
+def test_a_failing_cell_stops_the_build_naming_chapter_and_cell(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "ROOT", tmp_path)
+    monkeypatch.setattr(build, "STAGE", tmp_path / "_build" / "stage")
+    (tmp_path / "chapters").mkdir()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("PROFILE = 'quick'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("raise ValueError('the claim does not hold')"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "chapters" / "99_broken.ipynb")
+    with pytest.raises(build.BuildError) as failure:
+        build.execute("99_broken", {"PROFILE": "quick"})
+    message = str(failure.value)
+    assert "99_broken" in message and "ValueError: the claim does not hold" in message
+    assert "code cell 4" in message  # papermill inserts the injected-parameters cell
+
+
+def test_report_flags_chapters_over_budget():
+    table = build.report([build.Run("01_fast", 10.0, 800, True),
+                          build.Run("02_slow", build.BUDGET_S + 1, 900, True)])
+    assert "01_fast" in table and "over the" not in table.splitlines()[2]
+    assert "over the" in table.splitlines()[3] and "total" in table
+
+
+def test_unknown_chapter_is_rejected(capsys):
+    with pytest.raises(SystemExit):
+        build.main(["--chapters", "77_missing", "--no-html"])
+    assert "not chapters of _toc.yml" in capsys.readouterr().err

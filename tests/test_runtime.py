@@ -1,0 +1,57 @@
+import pytest
+import torch
+
+from deepinside import runtime
+
+SETTINGS = {"quick": {"epochs": 3, "width": 8}, "full": {"epochs": 30, "width": 64}}
+
+
+def test_choose_profile_picks_and_overrides():
+    assert runtime.choose_profile("full", SETTINGS) == {"epochs": 30, "width": 64}
+    assert runtime.choose_profile("quick", SETTINGS, epochs=None)["epochs"] == 3
+    assert runtime.choose_profile("quick", SETTINGS, epochs=5)["epochs"] == 5
+
+
+@pytest.mark.parametrize("profile", ["fast", "", "QUICK"])
+def test_unknown_profile_is_a_clear_error(profile):
+    with pytest.raises(ValueError, match="unknown PROFILE"):
+        runtime.choose_profile(profile, SETTINGS)
+
+
+def test_unknown_knob_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown knob"):
+        runtime.choose_profile("quick", SETTINGS, depth=3)
+
+
+def test_profile_missing_from_chapter():
+    with pytest.raises(ValueError, match="no settings"):
+        runtime.choose_profile("full", {"quick": {}})
+
+
+def test_same_seed_same_numbers():
+    runtime.seed_everything(3)
+    a = torch.randn(5)
+    runtime.seed_everything(3)
+    assert torch.equal(a, torch.randn(5))
+
+
+@pytest.mark.parametrize("seed", [1.5, "1", True])
+def test_seed_must_be_an_integer(seed):
+    with pytest.raises(TypeError):
+        runtime.seed_everything(seed)
+
+
+def test_pick_device():
+    assert runtime.pick_device("cpu").type == "cpu"
+    assert runtime.pick_device("auto").type in ("cpu", "cuda", "mps")
+    with pytest.raises(ValueError, match="unknown DEVICE"):
+        runtime.pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA"):
+            runtime.pick_device("cuda")
+
+
+def test_cache_root_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEEPINSIDE_CACHE", str(tmp_path / "elsewhere"))
+    assert runtime.cache_root() == tmp_path / "elsewhere"
+    assert runtime.cache_root().is_dir()

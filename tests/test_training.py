@@ -1,0 +1,71 @@
+import warnings
+
+import pytest
+import torch
+
+from deepinside import data, models, training
+
+
+@pytest.fixture(scope="module")
+def digits():
+    train, test = data.load("mnist5k", "train"), data.load("mnist5k", "test")
+    return train.subset(torch.arange(0, 4000, 8)), test.subset(torch.arange(0, 1000, 4))
+
+
+def fit(digits, **kwargs):
+    return training.trained("tiny", lambda: models.mlp([784, 32, 10]), {"dims": [784, 32, 10]},
+                            *digits, epochs=3, lr=0.05, **kwargs)
+
+
+def test_training_learns_well_above_chance(digits):
+    net = fit(digits)
+    assert net.test_accuracy > 50 and len(net.history) == 3
+    assert net.history[-1]["train_loss"] < net.history[0]["train_loss"]
+    assert not torch.equal(net.model[1].weight, net.initial[1].weight)
+
+
+def test_same_seed_same_weights_different_seed_different_weights(digits, private_cache, tmp_path,
+                                                                 monkeypatch):
+    first = fit(digits, seed=1)
+    monkeypatch.setenv("DEEPINSIDE_CACHE", str(tmp_path / "other"))  # retrain, not reload
+    again = fit(digits, seed=1)
+    assert not again.from_cache
+    assert torch.equal(first.model[1].weight, again.model[1].weight)
+    assert not torch.equal(first.model[1].weight, fit(digits, seed=2).model[1].weight)
+
+
+def test_checkpoint_is_reused_and_written_atomically(digits, private_cache):
+    first = fit(digits)
+    second = fit(digits)
+    assert not first.from_cache and second.from_cache
+    assert torch.equal(first.model[1].weight, second.model[1].weight)
+    assert second.history == first.history
+    files = list((private_cache / "checkpoints").iterdir())
+    assert len(files) == 1 and files[0].suffix == ".pt"  # no temporary file left behind
+
+
+def test_corrupt_checkpoint_is_rebuilt(digits, private_cache):
+    fit(digits)
+    path, = (private_cache / "checkpoints").iterdir()
+    path.write_bytes(b"not a checkpoint")
+    with pytest.warns(UserWarning, match="unreadable"):
+        rebuilt = fit(digits)
+    assert not rebuilt.from_cache and fit(digits).from_cache
+
+
+class Payload:  # an arbitrary object: loading it would need full unpickling
+    pass
+
+
+def test_checkpoints_load_with_weights_only(private_cache):
+    path = private_cache / "evil.pt"
+    path.parent.mkdir(parents=True)
+    torch.save({"model": Payload(), "history": []}, path)
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert training.load_checkpoint(path) is None
+    assert not path.exists()
+
+
+def test_training_arguments_are_checked(digits):
+    with pytest.raises(ValueError, match="epochs"):
+        training.train(models.mlp([784, 10]), *digits, epochs=0)
