@@ -37,10 +37,10 @@ if "google.colab" in sys.modules:
                     "deepinside @ git+https://github.com/deepinside/deepinside"], check=True)
 
 # %% tags=["parameters"]
-PROFILE = "quick"  # "quick": offline MNIST digits on a CPU; "full": grayscale CIFAR-10, as in the source
-SEED = 0  # seed of the networks' initialization and of the data order
+PROFILE = "quick"  # "quick": offline MNIST digits, CPU; "full": grayscale CIFAR-10
+SEED = 0  # initialization and data order
 DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
-EPOCHS = None  # training epochs; None keeps the profile's value
+EPOCHS = None  # None keeps the profile's value
 
 # %%
 import matplotlib.pyplot as plt
@@ -167,21 +167,37 @@ def rank_for(accuracies, fraction=0.9):
     return int(np.argmax(np.asarray(accuracies) >= target)) + 1
 
 
-act_clip = {}
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-for ax, (name, spectra) in zip(axes, act_spectra.items()):
-    for k, (layer, (_, vectors)) in enumerate(spectra.items(), start=1):
-        ranks = list(range(1, len(vectors) + 1))
-        accs = cov.clipping_curve(nets[name].model, test_set, layer, vectors.float(), ranks,
-                                  on="activations", device=device)
-        act_clip[name, k] = accs
-        ax.plot(ranks, accs, label=f"layer {k}")
-    ax.axhline(chance, color="gray", ls=":", label="chance")
-    ax.set(xscale="log", xlabel="rank k", title=f"{name.upper()}: clipping activations")
-    ax.legend()
-axes[0].set_ylabel("test accuracy (%)")
-fig.tight_layout()
+def plot_clipping(on, bases, marks=None):
+    """Clip every layer in ``bases`` ({(net, k): (layer index, eigenvectors)}) at every rank.
 
+    Returns the accuracy curves {(net, k): [accuracy at rank 1, 2, ...]}; ``marks`` adds a
+    dotted vertical line per layer.
+    """
+    curves = {}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for ax, name in zip(axes, nets):
+        for (net_name, k), (layer, vectors) in bases.items():
+            if net_name != name:
+                continue
+            ranks = list(range(1, len(vectors) + 1))
+            curves[name, k] = cov.clipping_curve(nets[name].model, test_set, layer, vectors.float(),
+                                                 ranks, on=on, device=device)
+            ax.plot(ranks, curves[name, k], label=f"layer {k}")
+            if marks:
+                ax.axvline(marks[name, k], ls=":", color=ax.lines[-1].get_color(), lw=1)
+        ax.axhline(chance, color="gray", ls=":", label="chance")
+        ax.set(xscale="log", xlabel="rank k", title=f"{name.upper()}: clipping {on}")
+        ax.legend()
+    axes[0].set_ylabel("test accuracy (%)")
+    fig.tight_layout()
+    return curves
+
+
+act_clip = plot_clipping("activations", {
+    (name, k): (layer, vectors)
+    for name, spectra in act_spectra.items()
+    for k, (layer, (_, vectors)) in enumerate(spectra.items(), start=1)
+})
 mlp_act_rank90 = glue("dim_mlp_l1_act_rank90", rank_for(act_clip["mlp", 1]))
 
 # %% [markdown]
@@ -236,7 +252,7 @@ def weight_analysis(name, layer):
         "trained": trained_vals, "vectors": trained_vecs, "init": init_vals,
         "outside": cov.count_outside_bulk(trained_vals, d / n, variance),
         "init_outside": cov.count_outside_bulk(init_vals, d / n, variance),
-    }  # fmt: skip
+    }
 
 
 weights = {(name, k): weight_analysis(name, layer)
@@ -268,7 +284,9 @@ def plot_weight_spectra(name):
         expected = cov.mp_expected_spectrum(len(w["init"]), w["ratio"], w["variance"])
         plotting.rank_plot(bottom, expected, label="Marchenko–Pastur", loglog=False, color="k", lw=1)
         bottom.axhline(hi, color="k", ls="--", lw=1)
-        bottom.set(ylabel="eigenvalue", xlim=(0, min(100, len(expected))))
+        shown = min(100, len(expected))
+        bottom.set(ylabel="eigenvalue", xlim=(0, shown),
+                   ylim=(0.8 * expected[shown - 1], 1.3 * float(w["trained"].max())))
         bottom.legend(fontsize="small")
     fig.tight_layout()
 
@@ -299,23 +317,13 @@ glue("dim_mlp_l2_width", weights["mlp", 2]["n"]);
 # accuracy as $k$ grows.
 
 # %%
-weight_clip = {}
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-for ax, name in zip(axes, nets):
-    for k, layer in enumerate(models.weight_layers(nets[name].model)[:-1], start=1):
-        w = weights[name, k]
-        ranks = list(range(1, len(w["trained"]) + 1))
-        accs = cov.clipping_curve(nets[name].model, test_set, layer, w["vectors"].float(), ranks,
-                                  on="weights", device=device)
-        weight_clip[name, k] = accs
-        ax.plot(ranks, accs, label=f"layer {k}")
-        ax.axvline(w["outside"], ls=":", color=ax.lines[-1].get_color(), lw=1)
-    ax.axhline(chance, color="gray", ls=":", label="chance")
-    ax.set(xscale="log", xlabel="rank k", title=f"{name.upper()}: clipping weights")
-    ax.legend()
-axes[0].set_ylabel("test accuracy (%)")
-fig.tight_layout()
-
+weight_clip = plot_clipping(
+    "weights",
+    {(name, k): (layer, weights[name, k]["vectors"])
+     for name, net in nets.items()
+     for k, layer in enumerate(models.weight_layers(net.model)[:-1], start=1)},
+    marks={key: w["outside"] for key, w in weights.items()},
+)
 rank90 = glue("dim_mlp_l1_rank90", rank_for(weight_clip["mlp", 1]))
 glue("dim_mlp_l1_rank90_acc", weight_clip["mlp", 1][rank90 - 1])
 glue("dim_mlp_l1_rank90_share", 100 * rank90 / weights["mlp", 1]["n"]);
@@ -358,7 +366,7 @@ for (name, k), w in weights.items():
         "beyond MP edge (trained)": w["outside"], "beyond MP edge (init)": w["init_outside"],
         "weight rank for 90 %": rank_for(weight_clip[name, k]),
         "activation rank for 90 %": rank_for(act_clip[name, k]),
-    })  # fmt: skip
+    })
 summary = pd.DataFrame(rows).set_index(["network", "layer"])
 summary
 

@@ -28,3 +28,10 @@ def test_dimensionality_claims():
     assert g["dim_mlp_l1_rank90"] <= g["dim_mlp_l1_width"] / 10
     assert g["dim_mlp_l1_rank90_acc"] >= 0.9 * g["dim_mlp_test_acc"]
     assert g["dim_mlp_l1_act_rank90"] <= g["dim_mlp_l1_width"] / 10
+
+
+@pytest.mark.parametrize("chapter", ["01_dimensionality"])
+def test_papermill_parameters_cell_is_hidden_from_the_book(chapter):
+    injected = [c for c in executed_notebook(chapter).cells
+                if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and all("remove-cell" in c.metadata["tags"] for c in injected)

@@ -87,7 +87,18 @@ def execute(chapter: str, parameters: dict[str, object]) -> Run:
     run = Run(chapter, time.perf_counter() - start, usage.ru_maxrss / 1024, status == 0)
     if not run.ok:
         raise BuildError(f"chapter {chapter} failed: {_failing_cell(target) or output[-3000:]}")
+    _hide_injected_parameters(target)
     return run
+
+
+def _hide_injected_parameters(notebook: Path) -> None:
+    """Keep papermill's injected-parameters cell out of the rendered page."""
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    nbformat.write(nb, notebook)
 
 
 def _failing_cell(notebook: Path) -> str | None:
