@@ -7,7 +7,10 @@ from conftest import executed_notebook, glued
 pytestmark = pytest.mark.chapters
 
 
-@pytest.mark.parametrize("chapter", ["01_dimensionality"])
+CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_executed_without_errors_or_stderr(chapter):
     for cell in executed_notebook(chapter).cells:
         for out in cell.get("outputs", []):
@@ -30,8 +33,38 @@ def test_dimensionality_claims():
     assert g["dim_mlp_l1_act_rank90"] <= g["dim_mlp_l1_width"] / 10
 
 
-@pytest.mark.parametrize("chapter", ["01_dimensionality"])
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_papermill_parameters_cell_is_hidden_from_the_book(chapter):
     injected = [c for c in executed_notebook(chapter).cells
                 if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and all("remove-cell" in c.metadata["tags"] for c in injected)
+
+
+def test_alignment_claims():
+    g = glued("02_alignment")
+    # aligned r² (held out) far above the identity and random-rotation baselines
+    for layer in ("l1", "l2"):
+        assert g[f"align_mlp_r2_{layer}_test"] >= g["align_mlp_r2_l1_identity"] + 0.3
+    assert g["align_mlp_r2_l1_test"] >= g["align_mlp_r2_l1_random"] + 0.5
+    assert g["align_cnn_r2_l1_test"] >= 0.7 and g["align_cnn_r2_l2_test"] >= 0.7
+    # top aligned eigenvectors match: large diagonal, far above the unaligned comparison
+    assert g["align_mlp_act_diag_l1"] >= 0.7
+    assert g["align_mlp_act_diag_l1"] >= g["align_mlp_act_diag_l1_identity"] + 0.4
+    assert g["align_mlp_weight_diag_l2"] >= g["align_mlp_weight_diag_l2_identity"] + 0.4
+    assert g["align_mlp_cka_l1"] > g["align_mlp_cka_l1_untrained"]
+
+
+def test_rainbow_claims():
+    g = glued("03_rainbow")
+    chance = g["rainbow_chance_acc"]
+    for net in ("mlp", "cnn"):
+        # generated networks far above chance and the untrained network
+        assert g[f"rainbow_{net}_generated_acc"] >= 3 * chance
+        assert g[f"rainbow_{net}_generated_acc"] >= g[f"rainbow_{net}_untrained_acc"] + 30
+    # at least half of the trained accuracy (MLP), as the chapter states
+    assert g["rainbow_mlp_generated_acc"] >= 0.5 * g["rainbow_mlp_trained_acc"]
+    # refitting only the classifier recovers nearly the trained accuracy
+    assert g["rainbow_mlp_refit_acc"] >= g["rainbow_mlp_trained_acc"] - 3
+    # on digits the CNN's and the MLP's losses are close, within the spread between samples
+    spread = g["rainbow_cnn_generated_std"] + g["rainbow_mlp_generated_std"]
+    assert abs(g["rainbow_cnn_loss"] - g["rainbow_mlp_loss"]) <= spread

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from . import data, models
+from .runtime import choose_profile, pick_device, seed_everything
 from .training import TrainedModel, trained
 
 # The tutorial's setup: grayscale CIFAR-10, MLP 1024-512-256-10 and a CNN with two
@@ -51,3 +52,13 @@ def part1_networks(
                        {"channels": cnn_channels, "image_size": h, "kernel": 5, "stride": 2},
                        train_set, test_set, seed=seed, device=device, **fit),
     }
+
+
+def part1_session(profile: str, seed: int, device: str = "auto"):
+    """A Part I chapter's start: validate the profile, seed, pick the device, load the data
+    and the networks trained from ``seed``. Returns (device, train_set, test_set, networks)."""
+    settings = choose_profile(profile, PART1)
+    seed_everything(seed)
+    chosen = pick_device(device)
+    train_set, test_set = part1_data(settings)
+    return chosen, train_set, test_set, part1_networks(settings, train_set, test_set, seed, chosen)
