@@ -180,7 +180,8 @@ def show_matches(title, pairs):
     fig, axes = plt.subplots(1, len(pairs), figsize=(3.3 * len(pairs), 3.3))
     for ax, (label, m) in zip(axes, pairs):
         image = ax.imshow(m.numpy(), cmap="cividis", vmin=0, vmax=1)
-        ax.set(title=label, xlabel="rank, network 1", ylabel="rank, network 2")
+        ax.set(title=label, xlabel="rank, network 1")
+    axes[0].set_ylabel("rank, network 2")
     fig.colorbar(image, ax=axes, shrink=0.8)
     fig.suptitle(title, y=1.02)
 
