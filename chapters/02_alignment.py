@@ -52,9 +52,8 @@ from deepinside import models, plotting, recipes
 from deepinside.notebook import glue
 
 plotting.setup()
-device, train_set, test_set, first = recipes.part1_session(PROFILE, SEED, DEVICE)
-second = recipes.part1_networks(recipes.PART1[PROFILE], train_set, test_set, seed=SEED + 1,
-                                device=device)
+settings, device, train_set, test_set, first = recipes.part1_session(PROFILE, SEED, DEVICE)
+second = recipes.part1_networks(settings, train_set, test_set, seed=SEED + 1, device=device)
 for name in first:
     print(f"{name.upper()}: seed {SEED} {first[name].test_accuracy:.1f} %, "
           f"seed {SEED + 1} {second[name].test_accuracy:.1f} % test accuracy")

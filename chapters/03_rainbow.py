@@ -50,7 +50,7 @@ from deepinside.notebook import glue
 from deepinside.training import accuracy
 
 plotting.setup()
-device, train_set, test_set, nets = recipes.part1_session(PROFILE, SEED, DEVICE)
+_, device, train_set, test_set, nets = recipes.part1_session(PROFILE, SEED, DEVICE)
 chance = 100 / train_set.num_classes
 
 # %% [markdown]

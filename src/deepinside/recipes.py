@@ -56,9 +56,13 @@ def part1_networks(
 
 def part1_session(profile: str, seed: int, device: str = "auto"):
     """A Part I chapter's start: validate the profile, seed, pick the device, load the data
-    and the networks trained from ``seed``. Returns (device, train_set, test_set, networks)."""
+    and the networks trained from ``seed``.
+
+    Returns (settings, device, train_set, test_set, networks).
+    """
     settings = choose_profile(profile, PART1)
     seed_everything(seed)
     chosen = pick_device(device)
     train_set, test_set = part1_data(settings)
-    return chosen, train_set, test_set, part1_networks(settings, train_set, test_set, seed, chosen)
+    nets = part1_networks(settings, train_set, test_set, seed, chosen)
+    return settings, chosen, train_set, test_set, nets
