@@ -7,7 +7,7 @@ from conftest import executed_notebook, glued
 pytestmark = pytest.mark.chapters
 
 
-CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow"]
+CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow", "07_cnfa"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -68,3 +68,27 @@ def test_rainbow_claims():
     # on digits the CNN's and the MLP's losses are close, within the spread between samples
     spread = g["rainbow_cnn_generated_std"] + g["rainbow_mlp_generated_std"]
     assert abs(g["rainbow_cnn_loss"] - g["rainbow_mlp_loss"]) <= spread
+
+
+def test_cnfa_claims():
+    g = glued("07_cnfa")
+    assert g["cnfa_test_acc"] >= 3 * g["cnfa_chance_acc"]
+    # W^T G W is the patch-AGOP: same matrix as the unfolded definition, and faster
+    assert g["cnfa_identity_rel_err"] <= 1e-4 and g["cnfa_identity_speedup"] > 1
+    # the ansatz after training: high in every layer, above the initial-vs-trained control
+    assert g["cnfa_corr_trained_mean"] >= 0.9
+    assert g["cnfa_corr_trained_mean"] > g["cnfa_corr_init_mean"] + 0.3
+    assert min(g["cnfa_corr_trained"]) == pytest.approx(g["cnfa_corr_trained_min"], abs=1e-3)
+    assert g["cnfa_corr_trained_min"] >= 0.8
+    # "far from where they started"; at initialization the agreement is high too (the prose says why)
+    assert g["cnfa_corr_init_mean"] <= 0.5 and g["cnfa_corr_at_init_mean"] >= 0.8
+    assert g["cnfa_cosine_trained_mean"] >= 0.9
+    # CNFM and AGOP maps alike; the first layer measures colour, not edges
+    assert g["cnfa_map_l1_corr"] >= 0.6 and g["cnfa_map_last_corr"] >= 0.8
+    assert g["cnfa_constant_share_cnfm"] >= 3 * 100 * 3 / 27
+    assert g["cnfa_constant_share_agop"] >= 3 * 100 * 3 / 27
+    assert g["cnfa_edge_cnfm_corr"] < 0.2
+    # Theorem 1: exact from zero with equal gradients; a random start breaks it clearly
+    assert g["cnfa_theorem1_corr"] >= 0.999
+    assert g["cnfa_theorem1_random_start_corr"] <= 0.8
+    assert g["cnfa_theorem1_random_downstream_corr"] >= 0.9

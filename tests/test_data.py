@@ -112,3 +112,12 @@ def test_cifar10_loads_files_in_torchvision_format(private_cache, monkeypatch):
     assert train.x.shape == (20, 3, 32, 32) and train.classes[0] == "airplane"
     gray = data.load("cifar10", "test", gray=True)
     assert gray.x.shape == (4, 1, 32, 32) and gray.y.tolist() == [0, 1, 2, 3]
+
+
+def test_photographs_are_whole_resized_rgb_images():
+    photos = data.photographs(48, ("camera", "chelsea"))
+    assert photos.shape == (2, 3, 48, 48)
+    assert 0 <= photos.min() and photos.max() <= 1
+    assert torch.equal(photos[0, 0], photos[0, 1])  # the gray camera man in three channels
+    with pytest.raises(ValueError, match="unknown photographs"):
+        data.photographs(48, ("lena",))

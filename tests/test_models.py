@@ -30,3 +30,40 @@ def test_bad_mlp_sizes(dims):
 def test_image_too_small_for_the_cnn():
     with pytest.raises(ValueError, match="too small"):
         models.cnn([1, 8, 8, 8], image_size=12)
+
+
+def test_vgg_follows_its_configuration():
+    net = models.vgg([8, "M", 16, "M"], in_channels=3, image_size=32, num_classes=7)
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 7)
+    convs = [m for m in net if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [8, 16] and all(c.bias is None for c in convs)
+    assert isinstance(models.vgg([8, "M"], 1, 8, pool="avg")[2], nn.AvgPool2d)
+    with pytest.raises(ValueError, match="odd"):
+        models.vgg([8], 1, 8, kernel_size=4)
+    with pytest.raises(ValueError, match="too small"):
+        models.vgg([8, "M", "M", "M", "M"], 1, 8)
+
+
+def test_normal_init_sets_each_layer_scale():
+    net = models.normal_init_(models.vgg([64, "M", 64, "M"], 3, 16), [5e-3, 1e-2])
+    stds = [m.weight.std().item() for m in net if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert stds[0] == pytest.approx(5e-3, rel=0.1)
+    assert stds[1] == pytest.approx(1e-2, rel=0.1) and stds[2] == pytest.approx(1e-2, rel=0.1)
+
+
+def test_pretrained_models_fail_fast_offline(monkeypatch):
+    import time
+
+    from deepinside import data
+
+    def no_network(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(data.socket, "create_connection", no_network)
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match="PROFILE='quick'"):
+        models.pretrained("vgg11")
+    assert time.perf_counter() - start < 5
+    with pytest.raises(ValueError, match="unknown pretrained"):
+        models.pretrained("lenet")
+    assert isinstance(models.pretrained("alexnet", trained=False), nn.Module)

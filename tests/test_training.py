@@ -69,3 +69,11 @@ def test_checkpoints_load_with_weights_only(private_cache):
 def test_training_arguments_are_checked(digits):
     with pytest.raises(ValueError, match="epochs"):
         training.train(models.mlp([784, 10]), *digits, epochs=0)
+
+
+def test_adam_trains_and_unknown_optimizers_are_refused(digits):
+    net = models.mlp([784, 32, 10])
+    history = training.train(net, *digits, epochs=2, lr=1e-3, optimizer="adam")
+    assert history[-1]["test_acc"] > 50
+    with pytest.raises(ValueError, match="optimizer"):
+        training.train(net, *digits, epochs=1, optimizer="lbfgs")

@@ -185,6 +185,29 @@ def _photos(
     return x, torch.tensor(ys, dtype=torch.long), PHOTOS
 
 
+def photographs(size: int, names: tuple[str, ...] = PHOTOS) -> torch.Tensor:
+    """Whole photographs bundled with scikit-image, as (N, 3, size, size) in [0, 1]:
+    the central square of each, resized (antialiased); gray ones get three channels."""
+    import skimage.data
+    from skimage.transform import resize
+
+    if size < 8:
+        raise ValueError(f"size must be at least 8 pixels, got {size}")
+    unknown = [n for n in names if n not in PHOTOS]
+    if unknown:
+        raise ValueError(f"unknown photographs {unknown}: choose among {PHOTOS}")
+    out = []
+    for name in names:
+        image = getattr(skimage.data, name)().astype(np.float32) / 255.0
+        image = image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=-1)
+        h, w = image.shape[:2]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        square = image[top : top + side, left : left + side]
+        out.append(resize(square, (size, size), anti_aliasing=True).astype(np.float32))
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
+
+
 def crop_positions(
     height: int, width: int, crop: int, count: int, split: str, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -207,7 +230,7 @@ def _torchvision(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor, tup
     try:
         dataset = dataset_class(root=str(root), download=False, **kwargs)
     except RuntimeError:  # files missing: download them once
-        _require_network(host, name, root)
+        require_network(host, f"dataset {name!r}", root)
         previous = socket.getdefaulttimeout()
         socket.setdefaulttimeout(60)  # torchvision's download has no timeout of its own
         try:
@@ -228,13 +251,14 @@ def _torchvision(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor, tup
     return x, torch.as_tensor(np.asarray(labels), dtype=torch.long), classes
 
 
-def _require_network(host: str, name: str, root: Path, timeout: float = 3.0) -> None:
-    """Fail within seconds, with instructions, when ``host`` cannot be reached."""
+def require_network(host: str, what: str, root: Path, timeout: float = 3.0) -> None:
+    """Fail within seconds, with instructions, when ``host`` (which serves ``what``,
+    to be stored under ``root``) cannot be reached."""
     try:
         socket.create_connection((host, 443), timeout=timeout).close()
     except OSError as error:
         raise RuntimeError(
-            f"dataset {name!r} is not in {root} and {host} cannot be reached ({error}). "
+            f"{what}: not found in {root}, and {host} cannot be reached ({error}). "
             "Connect to the internet once to download it, copy its files into that folder "
             "(set DEEPINSIDE_CACHE to move it), or run the chapter with PROFILE='quick', "
             "which needs no download."

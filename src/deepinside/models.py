@@ -7,8 +7,10 @@ hidden representations are the outputs of the ``nn.ReLU`` modules
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
+import torch
 from torch import nn
 
 
@@ -55,6 +57,82 @@ def cnn(
             )
     layers += [nn.Flatten(), nn.Linear(channels[-1] * size * size, num_classes, bias=False)]
     return nn.Sequential(*layers)
+
+
+def vgg(
+    config: Sequence[int | str],
+    in_channels: int,
+    image_size: int,
+    num_classes: int = 10,
+    kernel_size: int = 3,
+    pool: str = "max",
+) -> nn.Sequential:
+    """A VGG-type network without biases: for each entry of ``config``, an integer is a
+    Conv (``kernel_size``, zero padding keeping the size) → ReLU, and ``"M"`` a 2×2
+    pooling (``pool``: "max" or "avg"); then Flatten → Linear.
+
+    VGG-11 is ``(64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")``.
+    """
+    if pool not in ("max", "avg"):
+        raise ValueError(f"pool must be 'max' or 'avg', got {pool!r}")
+    if kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd (the padding keeps the size), got {kernel_size}")
+    layers: list[nn.Module] = []
+    channels, size = in_channels, image_size
+    for entry in config:
+        if entry == "M":
+            layers.append(nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2))
+            size //= 2
+            if size < 1:
+                raise ValueError(f"a {image_size}-pixel image is too small for {list(config)}")
+        else:
+            (width,) = _positive_ints([entry], "config entries")
+            layers += [nn.Conv2d(channels, width, kernel_size, padding=kernel_size // 2, bias=False),
+                       nn.ReLU()]
+            channels = width
+    layers += [nn.Flatten(), nn.Linear(channels * size * size, num_classes, bias=False)]
+    return nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def normal_init_(model: nn.Module, stds: Sequence[float]) -> nn.Module:
+    """Draw the weights of the Linear/Conv2d layers, in order, from N(0, std²); the last
+    std is repeated for the remaining layers. Returns ``model``."""
+    layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    if not stds or any(s < 0 for s in stds):
+        raise ValueError(f"stds must be a non-empty list of non-negative numbers, got {stds}")
+    for i, layer in enumerate(layers):
+        layer.weight.normal_(0.0, stds[min(i, len(stds) - 1)])
+    return model
+
+
+# torchvision's ImageNet classifiers studied in the full profile, and their input statistics
+PRETRAINED = ("alexnet", "vgg11", "resnet18")
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def pretrained(name: str, trained: bool = True) -> nn.Module:
+    """torchvision's ImageNet-pretrained ``name`` (one of :data:`PRETRAINED`), in eval mode;
+    ``trained=False`` gives the same architecture at its random initialization.
+
+    Weights are downloaded once into ``cache_root()/torch``; offline, this fails
+    within seconds and says what to do.
+    """
+    import torchvision
+
+    from .data import require_network
+    from .runtime import cache_root
+
+    if name not in PRETRAINED:
+        raise ValueError(f"unknown pretrained model {name!r}: choose one of {PRETRAINED}")
+    if not trained:
+        return torchvision.models.get_model(name, weights=None).eval()
+    weights = torchvision.models.get_model_weights(name).DEFAULT
+    hub = cache_root() / "torch"
+    torch.hub.set_dir(str(hub))
+    if not (hub / "checkpoints" / Path(weights.url).name).exists():
+        require_network("download.pytorch.org", f"the pretrained weights of {name!r}", hub)
+    return torchvision.models.get_model(name, weights=weights).eval()
 
 
 def hidden_layers(model: nn.Sequential) -> list[int]:

@@ -66,3 +66,35 @@ def part1_session(profile: str, seed: int, device: str = "auto"):
     train_set, test_set = part1_data(settings)
     nets = part1_networks(settings, train_set, test_set, seed, chosen)
     return settings, chosen, train_set, test_set, nets
+
+
+# Part III, Chapter 7: a small CNN as in the CNFA paper's appendix (3×3 convolutions
+# without bias, max pooling, small Gaussian initialization, Adam), trained on natural
+# images: photo crops in `quick`, CIFAR-10 in `full`, where ImageNet-pretrained
+# torchvision models are measured too.
+CNFA = {
+    "quick": {"dataset": "photos", "config": [32, "M", 64, "M", 128, "M"], "epochs": 12,
+              "lr": 1e-3, "batch_size": 128, "init_std": [5e-3, 1e-2], "agop_images": 500,
+              "map_size": 128, "pretrained": []},
+    "full": {"dataset": "cifar10", "config": [64, "M", 128, "M", 256, "M", 256, "M"],
+             "epochs": 30, "lr": 1e-3, "batch_size": 128, "init_std": [5e-3, 1e-2],
+             "agop_images": 2000, "map_size": 224, "pretrained": list(models.PRETRAINED)},
+}  # fmt: skip
+
+
+def cnfa_session(profile: str, seed: int, device: str = "auto", **overrides: Any):
+    """Chapter 7's start: settings (with ``overrides``), device, data and the small CNN
+    trained from ``seed``. Returns (settings, device, train_set, test_set, network)."""
+    settings = choose_profile(profile, CNFA, **overrides)
+    seed_everything(seed)
+    chosen = pick_device(device)
+    train_set, test_set = (data.load(settings["dataset"], split) for split in ("train", "test"))
+    c, h, _ = train_set.image_shape
+    config, stds = settings["config"], settings["init_std"]
+    net = trained(
+        "cnfa_cnn", lambda: models.normal_init_(models.vgg(config, c, h, train_set.num_classes), stds),
+        {"config": config, "in": c, "size": h, "init_std": stds}, train_set, test_set,
+        seed=seed, device=chosen, epochs=settings["epochs"], lr=settings["lr"],
+        optimizer="adam", batch_size=settings["batch_size"],
+    )
+    return settings, chosen, train_set, test_set, net

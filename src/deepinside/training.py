@@ -25,6 +25,7 @@ from .data import ImageSet
 from .runtime import cache_root, progress
 
 CHECKPOINT_VERSION = 1  # bump when training code changes what a key produces
+OPTIMIZERS = ("sgd", "adam")
 
 
 @dataclass
@@ -61,19 +62,24 @@ def train(
     epochs: int,
     lr: float = 0.01,
     momentum: float = 0.9,
+    optimizer: str = "sgd",
     batch_size: int = 128,
     seed: int = 0,
     device: torch.device | str = "cpu",
     desc: str = "training",
 ) -> list[dict[str, float]]:
-    """Train with SGD and cross-entropy; return one record per epoch.
+    """Train with cross-entropy and ``optimizer`` ("sgd" with ``momentum``, or "adam");
+    return one record per epoch.
 
     Each record holds the mean train loss, train accuracy and test accuracy (%).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}: choose one of {OPTIMIZERS}")
     model.to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    step = (torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum) if optimizer == "sgd"
+            else torch.optim.Adam(model.parameters(), lr=lr))
     history = []
     for epoch in progress(range(epochs), desc=desc):
         model.train()
@@ -82,9 +88,9 @@ def train(
             x, y = x.to(device), y.to(device)
             logits = model(x)
             loss = nn.functional.cross_entropy(logits, y)
-            optimizer.zero_grad()
+            step.zero_grad()
             loss.backward()
-            optimizer.step()
+            step.step()
             total_loss += loss.item() * len(y)
             correct += (logits.argmax(-1) == y).sum().item()
         history.append({
