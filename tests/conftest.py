@@ -22,6 +22,17 @@ def private_cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
+@pytest.fixture
+def offline(monkeypatch):
+    """No host can be reached, as on a machine without internet."""
+    from deepinside import data
+
+    def no_network(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(data.socket, "create_connection", no_network)
+
+
 def executed_notebook(chapter: str) -> nbformat.NotebookNode:
     path = EXECUTED / f"{chapter}.ipynb"
     if not path.exists():

@@ -65,11 +65,7 @@ def test_loader_is_reproducible_with_a_seed():
     assert all(torch.equal(a, b) for a, b in zip(first, again))
 
 
-def test_offline_full_profile_fails_fast_with_instructions(monkeypatch):
-    def no_network(*args, **kwargs):
-        raise OSError("Network is unreachable")
-
-    monkeypatch.setattr(data.socket, "create_connection", no_network)
+def test_offline_full_profile_fails_fast_with_instructions(offline):
     start = time.perf_counter()
     with pytest.raises(RuntimeError, match="PROFILE='quick'"):
         data.load("cifar10", "train")

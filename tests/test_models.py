@@ -51,15 +51,9 @@ def test_normal_init_sets_each_layer_scale():
     assert stds[1] == pytest.approx(1e-2, rel=0.1) and stds[2] == pytest.approx(1e-2, rel=0.1)
 
 
-def test_pretrained_models_fail_fast_offline(monkeypatch):
+def test_pretrained_models_fail_fast_offline(offline):
     import time
 
-    from deepinside import data
-
-    def no_network(*args, **kwargs):
-        raise OSError("Network is unreachable")
-
-    monkeypatch.setattr(data.socket, "create_connection", no_network)
     start = time.perf_counter()
     with pytest.raises(RuntimeError, match="PROFILE='quick'"):
         models.pretrained("vgg11")

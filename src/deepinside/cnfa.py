@@ -69,24 +69,35 @@ def output_gradient_covariance(
 
     def accumulate(name: str):
         def hook(grad: torch.Tensor) -> None:
-            g = grad.detach().transpose(0, 1).reshape(grad.shape[1], -1)  # (C_out, B·positions)
-            sums[name] += (g @ g.T).double().cpu()
+            g = grad.detach().flatten(2)  # (B, C_out, positions), no copy
+            sums[name] += (g @ g.transpose(1, 2)).sum(0).double().cpu()
         return hook
+
+    reached: list[tuple[torch.Tensor, int]] = []
 
     def watch(name: str):
         def forward_hook(module, inputs, output):
             output.register_hook(accumulate(name))  # fires during each backward pass
+            reached.append((output, output._version))
         return forward_hook
 
     handles = [conv.register_forward_hook(watch(name)) for name, conv in convs.items()]
     count = 0
     try:
         for x in progress(list(_batches(images, batch_size)), desc="output gradients"):
-            x = x.to(device).requires_grad_()
+            x = x.to(device)
             with torch.enable_grad():
+                reached.clear()
                 out = _logits(model, x)
+                targets = [t for t, _ in reached]
+                if any(t._version != v or not t.requires_grad for t, v in reached):
+                    # an in-place op (e.g. ReLU(inplace=True)) overwrote a conv output, or it
+                    # needs no gradient: differentiate down to the images instead
+                    reached.clear()
+                    out = _logits(model, x.requires_grad_())
+                    targets = [x]
                 for k in _output_indices(out, outputs):
-                    torch.autograd.grad(out[:, k].sum(), x, retain_graph=True)
+                    torch.autograd.grad(out[:, k].sum(), targets, retain_graph=True)
             count += len(x)
     finally:
         for handle in handles:
