@@ -116,9 +116,8 @@ plotting.show_images(test_set, title="test crops, one per photograph");
 # much faster.
 
 # %%
-agop_set = train_set.subset(torch.randperm(len(train_set),
-                                           generator=torch.Generator().manual_seed(SEED))
-                            [: settings["agop_images"]])
+order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(SEED))
+agop_set = train_set.subset(order[: settings["agop_images"]])
 layers = list(cnfa.conv_layers(model))
 probe = agop_set.x[:100]
 start = time.perf_counter()
@@ -359,7 +358,8 @@ for downstream in ("constant", "random"):
                                       downstream=downstream,
                                       generator=torch.Generator().manual_seed(SEED))
         with torch.no_grad():
-            small[0].weight.normal_(0.0, start_std)
+            small[0].weight.normal_(0.0, start_std,
+                                    generator=torch.Generator().manual_seed(SEED))
         small = small.double().to(device)
         cnfa.gradient_step(small, small[0], x2, y2, lr=0.1)
         w1 = cnfa.cnfm(small[0])
@@ -478,6 +478,7 @@ if settings["pretrained"]:
 from deepinside.training import train
 
 c, h, _ = train_set.image_shape
+torch.manual_seed(SEED)
 avg_net = models.normal_init_(models.vgg(settings["config"], c, h, train_set.num_classes,
                                          pool="avg"), settings["init_std"])
 train(avg_net, train_set, test_set, epochs=settings["epochs"], lr=settings["lr"],
