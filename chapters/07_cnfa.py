@@ -168,10 +168,7 @@ for i, name in enumerate(layers, start=1):
                      "cosine": cnfa.matrix_correlation(a, b, centered=False)})
 corr = pd.DataFrame(rows)
 table = corr.pivot(index="layer", columns="comparison", values="Pearson")
-per_layer = {key: table[label].round(3).tolist() for key, label in [
-    ("trained", "trained CNFM vs AGOP"), ("init", "initial vs trained CNFM"),
-    ("at_init", "CNFM vs AGOP at init")]}
-glue("cnfa_corr_trained", per_layer["trained"])
+glue("cnfa_corr_trained", table["trained CNFM vs AGOP"].round(3).tolist())
 glue("cnfa_corr_trained_mean", table["trained CNFM vs AGOP"].mean())
 glue("cnfa_corr_trained_min", table["trained CNFM vs AGOP"].min())
 glue("cnfa_corr_init_mean", table["initial vs trained CNFM"].mean())

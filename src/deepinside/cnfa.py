@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .covariance import weight_matrix
 from .data import ImageSet
 from .runtime import progress
 
@@ -44,7 +45,7 @@ def cnfm(conv: nn.Conv2d | torch.Tensor) -> torch.Tensor:
     weight = conv.weight if isinstance(conv, nn.Conv2d) else conv
     if not isinstance(weight, torch.Tensor) or weight.ndim != 4:
         raise ValueError("expected an nn.Conv2d or a 4-dimensional conv weight")
-    w = weight.detach().double().cpu().reshape(weight.shape[0], -1)
+    w = weight_matrix(weight).double().cpu()
     return w.T @ w
 
 
@@ -118,7 +119,7 @@ def patch_agop(
     convs = conv_layers(model)
     result = {}
     for name, g in covariances.items():
-        w = convs[name].weight.detach().double().cpu().reshape(convs[name].out_channels, -1)
+        w = weight_matrix(convs[name]).double().cpu()
         result[name] = w.T @ g @ w
     return result
 

@@ -168,16 +168,13 @@ def _mnist5k(split: str) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
 def _photos(
     split: str, crop: int, crops_per_photo: tuple[int, int]
 ) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
-    import skimage.data
-
     if crop < 4:
         raise ValueError(f"crop must be at least 4 pixels, got {crop}")
     count = crops_per_photo[SPLITS.index(split)]
     rng = np.random.default_rng(SPLITS.index(split))  # fixed crops, whatever the seed
     xs, ys = [], []
     for label, photo in enumerate(PHOTOS):
-        image = getattr(skimage.data, photo)().astype(np.float32) / 255.0
-        image = image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=-1)
+        image = _photo_rgb(photo)
         rows, cols = crop_positions(image.shape[0], image.shape[1], crop, count, split, rng)
         xs += [image[r : r + crop, c : c + crop] for r, c in zip(rows, cols)]
         ys += [label] * count
@@ -188,7 +185,6 @@ def _photos(
 def photographs(size: int, names: tuple[str, ...] = PHOTOS) -> torch.Tensor:
     """Whole photographs bundled with scikit-image, as (N, 3, size, size) in [0, 1]:
     the central square of each, resized (antialiased); gray ones get three channels."""
-    import skimage.data
     from skimage.transform import resize
 
     if size < 8:
@@ -198,14 +194,21 @@ def photographs(size: int, names: tuple[str, ...] = PHOTOS) -> torch.Tensor:
         raise ValueError(f"unknown photographs {unknown}: choose among {PHOTOS}")
     out = []
     for name in names:
-        image = getattr(skimage.data, name)().astype(np.float32) / 255.0
-        image = image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=-1)
+        image = _photo_rgb(name)
         h, w = image.shape[:2]
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2
         square = image[top : top + side, left : left + side]
         out.append(resize(square, (size, size), anti_aliasing=True).astype(np.float32))
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
+
+
+def _photo_rgb(name: str) -> np.ndarray:
+    """A bundled scikit-image photograph as (H, W, 3) floats in [0, 1]; gray ones repeated."""
+    import skimage.data
+
+    image = getattr(skimage.data, name)().astype(np.float32) / 255.0
+    return image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=-1)
 
 
 def crop_positions(
