@@ -7,7 +7,7 @@ from conftest import executed_notebook, glued
 pytestmark = pytest.mark.chapters
 
 
-CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow", "07_cnfa"]
+CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow", "07_cnfa", "08_convrfm"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -92,3 +92,23 @@ def test_cnfa_claims():
     assert g["cnfa_theorem1_corr"] >= 0.999
     assert g["cnfa_theorem1_random_start_corr"] <= 0.8
     assert g["cnfa_theorem1_random_downstream_corr"] >= 0.9
+
+
+def test_convrfm_claims():
+    g = glued("08_convrfm")
+    assert g["rfm_psd_worst"] > -1e-6  # kernel matrices are positive semi-definite
+    # at the highest noise, ConvRFM beats the fixed kernel: widely on digits, modestly on bars
+    assert g["rfm_digits_convrfm_acc"] - g["rfm_digits_fixed_acc"] >= 10
+    assert g["rfm_digits_mean_gain"] >= 10
+    assert g["rfm_bars_convrfm_acc"] - g["rfm_bars_fixed_acc"] >= 2
+    assert g["rfm_bars_mean_gain"] >= 2
+    assert g["rfm_digits_fixed_acc"] < 35  # the fixed kernel is near chance (10 %) there
+    for key in ("rfm_bars_deep_acc", "rfm_bars_cnn_acc", "rfm_digits_deep_acc", "rfm_digits_cnn_acc"):
+        assert 0 <= g[key] <= 100
+    assert 0 <= g["rfm_deep_helps"] <= g["rfm_deep_cases"]
+    # top eigenvectors: a local average, then oriented edge detectors
+    assert g["rfm_top_constant_cos"] > 0.9
+    assert g["rfm_edge_count"] >= 3
+    assert g["rfm_edge_coherence_mean"] > 0.5
+    # cost grows faster than linearly in the number of train images
+    assert g["rfm_time_exponent"] > 1

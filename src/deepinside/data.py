@@ -266,3 +266,45 @@ def require_network(host: str, what: str, root: Path, timeout: float = 3.0) -> N
             "(set DEEPINSIDE_CACHE to move it), or run the chapter with PROFILE='quick', "
             "which needs no download."
         ) from error
+
+
+# --- Local-signal tasks: a small signal somewhere in a field of Gaussian noise ---------
+
+
+def bars_in_noise(count: int, noise: float, generator: torch.Generator,
+                  height: int = 16, width: int = 32) -> ImageSet:
+    """Images of Gaussian noise in which one random row is a bar of constant sign.
+
+    The bar's pixels are ±1/√width (the row has unit norm); the class is its sign
+    ("+" or "−"). ``noise`` is the background pixels' standard deviation in units of
+    the bar's pixel value, so each row of noise carries noise² times the bar's energy.
+    """
+    _check_task(count, noise)
+    x = torch.randn(count, 1, height, width, generator=generator) * noise / width**0.5
+    y = torch.randint(0, 2, (count,), generator=generator)
+    rows = torch.randint(0, height, (count,), generator=generator)
+    x[torch.arange(count), 0, rows] = (1 - 2 * y.float())[:, None] / width**0.5
+    return ImageSet("bars", x, y, ("+", "−"))
+
+
+def digits_in_noise(digits: ImageSet, noise: float, generator: torch.Generator,
+                    frame: int = 42) -> ImageSet:
+    """Each image of ``digits`` (pixels in [0, 1]) pasted at a random place in a
+    ``frame``×``frame`` field of Gaussian noise of standard deviation ``noise``."""
+    _check_task(len(digits), noise)
+    n, c, h, w = digits.x.shape
+    if frame < max(h, w):
+        raise ValueError(f"a {frame}-pixel frame cannot hold {h}×{w} digits")
+    x = torch.randn(n, c, frame, frame, generator=generator) * noise
+    tops = torch.randint(0, frame - h + 1, (n,), generator=generator)
+    lefts = torch.randint(0, frame - w + 1, (n,), generator=generator)
+    for i, (top, left) in enumerate(zip(tops.tolist(), lefts.tolist())):
+        x[i, :, top : top + h, left : left + w] = digits.x[i]
+    return ImageSet(f"{digits.name} in noise", x, digits.y, digits.classes)
+
+
+def _check_task(count: int, noise: float) -> None:
+    if count < 1:
+        raise ValueError(f"count must be positive, got {count}")
+    if not noise >= 0:
+        raise ValueError(f"noise must be ≥ 0, got {noise}")

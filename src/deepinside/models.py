@@ -33,29 +33,30 @@ def mlp(dims: Sequence[int]) -> nn.Sequential:
 
 def cnn(
     channels: Sequence[int],
-    image_size: int,
+    image_size: int | tuple[int, int],
     num_classes: int = 10,
     kernel_size: int = 5,
     stride: int = 2,
 ) -> nn.Sequential:
     """[Conv (no padding) → ReLU] × (len(channels) − 1) → Flatten → Linear, without biases.
 
-    ``channels`` starts with the number of input channels, e.g. ``(1, 32, 64)``.
+    ``channels`` starts with the number of input channels, e.g. ``(1, 32, 64)``;
+    ``image_size`` is the side of square images or (height, width).
     """
     channels = _positive_ints(channels, "channels")
     if len(channels) < 2:
         raise ValueError(f"channels needs input channels and one layer at least, got {channels}")
-    size = image_size
+    size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
     layers: list[nn.Module] = []
     for c_in, c_out in zip(channels[:-1], channels[1:]):
         layers += [nn.Conv2d(c_in, c_out, kernel_size, stride=stride, bias=False), nn.ReLU()]
-        size = (size - kernel_size) // stride + 1
-        if size < 1:
+        size = tuple((s - kernel_size) // stride + 1 for s in size)
+        if min(size) < 1:
             raise ValueError(
                 f"a {image_size}-pixel image is too small for {len(channels) - 1} "
                 f"convolutions of size {kernel_size} and stride {stride}"
             )
-    layers += [nn.Flatten(), nn.Linear(channels[-1] * size * size, num_classes, bias=False)]
+    layers += [nn.Flatten(), nn.Linear(channels[-1] * size[0] * size[1], num_classes, bias=False)]
     return nn.Sequential(*layers)
 
 

@@ -89,3 +89,4 @@ def progress(iterable: Iterable[T], desc: str, total: int | None = None) -> Iter
     from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=desc, total=total, leave=False)
+
