@@ -296,22 +296,26 @@ stats.round(2)
 # {glue:text}`rfm_edge_coherence_mean:.2f`, where 1 is a straight edge). These are the features
 # the first layer of a CNN learns, found here by a kernel machine and one gradient *measurement*.
 #
-# Applied to photographs it has never seen, the map $\|M^{1/2} x_p\|$ lights up along their
-# edges, as the source shows for ConvRFMs trained on SVHN:
+# Applied to photographs it has never seen, the map $\|M^{1/2} x_p\|$ is mostly a blurred copy
+# of the photograph: the local average dominates $M$. Remove that one direction,
+# $M_{\text{edges}} = M - \lambda_1 v_1 v_1^\top$, and what is left lights up along the
+# photograph's edges, as the source shows for ConvRFMs trained on SVHN:
 
 # %%
 photos = data.photographs(128, ("camera", "astronaut", "coffee"))
 gray = torch.einsum("c,nchw->nhw", torch.tensor(data.LUMA), photos)[:, None]
 geometry = nn.Conv2d(1, 1, 5, bias=False)
-maps = cnfa.patch_norm_map(gray, edges.metrics[1], geometry)
-fig, axes = plt.subplots(2, 3, figsize=(9, 6))
-for i in range(3):
-    axes[0, i].imshow(gray[i, 0], cmap="gray")
-    axes[1, i].imshow(maps[i], cmap="magma")
-for ax in axes.flat:
-    ax.axis("off")
-axes[0, 0].set_title("photograph", loc="left")
-axes[1, 0].set_title("‖M^½ x_p‖, M learned on digits", loc="left")
+m_full = edges.metrics[1]
+m_edges = m_full - values[0] * torch.outer(vectors[0], vectors[0])
+rows = {"photograph": gray[:, 0],
+        "‖M^½ x_p‖, M learned on digits": cnfa.patch_norm_map(gray, m_full, geometry),
+        "the same without the local average": cnfa.patch_norm_map(gray, m_edges, geometry)}
+fig, axes = plt.subplots(3, 3, figsize=(9, 9))
+for r, (title, images) in enumerate(rows.items()):
+    for i in range(3):
+        axes[r, i].imshow(images[i], cmap="gray" if r == 0 else "magma")
+        axes[r, i].axis("off")
+    axes[r, 0].set_title(title, loc="left")
 fig.tight_layout()
 
 # %% [markdown]
