@@ -58,7 +58,7 @@ import torch
 from torch import nn
 
 from deepinside import cnfa, data, plotting, recipes, rfm
-from deepinside.covariance import eigh_desc
+from deepinside.covariance import eigh_desc, sqrt_factor
 from deepinside.notebook import glue
 from deepinside.runtime import progress
 
@@ -102,7 +102,7 @@ print(settings)
 
 # %%
 check = data.bars_in_noise(300, 1.0, generator)
-u = rfm.metric_patches(check.x, rfm.sqrt_factor(torch.eye(settings["q"] ** 2)), settings["q"])
+u = rfm.metric_patches(check.x, sqrt_factor(torch.eye(settings["q"] ** 2)), settings["q"])
 smallest = {}
 for name in rfm.KERNELS:
     k = rfm.PatchKernel(name, settings["q"], settings["bandwidth"]).matrix(u, u)
@@ -302,8 +302,7 @@ stats.round(2)
 # photograph's edges, as the source shows for ConvRFMs trained on SVHN:
 
 # %%
-photos = data.photographs(128, ("camera", "astronaut", "coffee"))
-gray = torch.einsum("c,nchw->nhw", torch.tensor(data.LUMA), photos)[:, None]
+gray = data.photographs(128, ("camera", "astronaut", "coffee"), gray=True)
 geometry = nn.Conv2d(1, 1, 5, bias=False)
 m_full = edges.metrics[1]
 m_edges = m_full - values[0] * torch.outer(vectors[0], vectors[0])

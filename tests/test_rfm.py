@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from deepinside import data, rfm
+from deepinside.covariance import sqrt_factor
 
 
 def _metric(d: int, seed: int = 0) -> torch.Tensor:
@@ -31,7 +32,7 @@ def _setup(seed: int = 0):
     train = torch.randn(6, 2, 6, 5, generator=g, dtype=torch.float64)
     x = torch.randn(3, 2, 6, 5, generator=g, dtype=torch.float64)
     m = _metric(18, seed)
-    factor = rfm.sqrt_factor(m)
+    factor = sqrt_factor(m)
     return train, x, m, factor
 
 
@@ -76,7 +77,7 @@ def test_relu_kernel_is_twice_the_relu_feature_expectation():
 @pytest.mark.parametrize("name", rfm.KERNELS)
 def test_kernel_matrix_is_positive_semidefinite(name):
     x = torch.randn(40, 1, 8, 8, generator=torch.Generator().manual_seed(3))
-    factor = rfm.sqrt_factor(_metric(9).float())
+    factor = sqrt_factor(_metric(9).float())
     u = rfm.metric_patches(x, factor, 3)
     k = rfm.PatchKernel(name, 3).matrix(u, u)
     assert torch.allclose(k, k.T, atol=1e-5)
@@ -87,7 +88,7 @@ def test_metric_patches_match_unfolded_patches_and_skip_null_directions():
     x = torch.randn(2, 3, 7, 6, dtype=torch.float64)
     v = torch.randn(27, 4, dtype=torch.float64)
     m = v @ v.T  # rank 4
-    factor = rfm.sqrt_factor(m)
+    factor = sqrt_factor(m)
     assert factor.shape == (4, 27)
     u = rfm.metric_patches(x, factor, 3)  # (P, N, r)
     patches = F.unfold(x, 3).transpose(1, 2)  # (N, P, d)
@@ -142,7 +143,7 @@ def test_errors():
     with pytest.raises(ValueError, match="bandwidth"):
         rfm.PatchKernel("laplace", bandwidth=0)
     with pytest.raises(ValueError, match="square"):
-        rfm.sqrt_factor(torch.ones(2, 3))
+        sqrt_factor(torch.ones(2, 3))
     with pytest.raises(ValueError, match="columns"):
         rfm.metric_patches(torch.zeros(1, 2, 5, 5), torch.eye(9), 3)
     with pytest.raises(ValueError, match="smaller"):

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .covariance import weight_matrix
+from .covariance import sqrt_factor, weight_matrix
 from .data import ImageSet
 from .runtime import progress
 
@@ -189,7 +189,8 @@ def patch_norm_map(x: torch.Tensor, matrix: torch.Tensor, conv: nn.Conv2d) -> to
 
     ``x`` is (C, H, W) or (B, C, H, W); the result has the layer's output size,
     (H', W') or (B, H', W'). Computed as √(Σ_i λ_i (u_i ∗ x)²) with (λ_i, u_i) the
-    eigenpairs of M, i.e. as a convolution: patches are never unfolded.
+    eigenpairs of M (:func:`~deepinside.covariance.sqrt_factor`), i.e. as a convolution:
+    patches are never unfolded.
     """
     single = x.ndim == 3
     x = x[None] if single else x
@@ -199,8 +200,7 @@ def patch_norm_map(x: torch.Tensor, matrix: torch.Tensor, conv: nn.Conv2d) -> to
         raise ValueError(f"expected images with {conv.in_channels} channels, got {tuple(x.shape)}")
     if matrix.shape != (d, d):
         raise ValueError(f"expected a {d}×{d} matrix for this layer, got {tuple(matrix.shape)}")
-    values, vectors = torch.linalg.eigh(matrix.double())
-    filters = (vectors * values.clamp(min=0).sqrt()).T.reshape(d, *shape)
+    filters = sqrt_factor(matrix).reshape(-1, *shape)
     z = F.conv2d(x.double(), filters.to(x.device), None, conv.stride, conv.padding, conv.dilation)
     norms = z.pow(2).sum(1).sqrt().float()
     return norms[0] if single else norms

@@ -120,6 +120,18 @@ def eigh_desc(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return values.flip(0), vectors.flip(1).T
 
 
+def sqrt_factor(matrix: torch.Tensor, rtol: float = 1e-7) -> torch.Tensor:
+    """R = Λ^½ Vᵀ (r × d, float64) with RᵀR = M for a symmetric positive semi-definite M,
+    keeping the r eigenvalues above rtol·max (the others are zero up to rounding)."""
+    if not isinstance(matrix, torch.Tensor) or matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError("expected a square matrix (a torch tensor)")
+    if not torch.isfinite(matrix).all():
+        raise ValueError("the matrix has non-finite entries")
+    values, vectors = torch.linalg.eigh(matrix.double())
+    keep = values > rtol * values.max().clamp(min=1e-300)
+    return (vectors[:, keep] * values[keep].sqrt()).T
+
+
 def participation_ratio(eigenvalues: torch.Tensor) -> float:
     """Effective dimension (Σλ)² / Σλ²: d for a flat spectrum of d values, 1 for one spike."""
     lam = torch.as_tensor(eigenvalues, dtype=torch.float64).clamp(min=0)

@@ -182,9 +182,10 @@ def _photos(
     return x, torch.tensor(ys, dtype=torch.long), PHOTOS
 
 
-def photographs(size: int, names: tuple[str, ...] = PHOTOS) -> torch.Tensor:
+def photographs(size: int, names: tuple[str, ...] = PHOTOS, gray: bool = False) -> torch.Tensor:
     """Whole photographs bundled with scikit-image, as (N, 3, size, size) in [0, 1]:
-    the central square of each, resized (antialiased); gray ones get three channels."""
+    the central square of each, resized (antialiased); gray ones get three channels.
+    ``gray=True`` gives one luminance channel instead."""
     from skimage.transform import resize
 
     if size < 8:
@@ -200,7 +201,8 @@ def photographs(size: int, names: tuple[str, ...] = PHOTOS) -> torch.Tensor:
         top, left = (h - side) // 2, (w - side) // 2
         square = image[top : top + side, left : left + side]
         out.append(resize(square, (size, size), anti_aliasing=True).astype(np.float32))
-    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
+    x = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
+    return _to_gray(x) if gray else x
 
 
 def _photo_rgb(name: str) -> np.ndarray:

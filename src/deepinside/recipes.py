@@ -178,4 +178,4 @@ def compare_on_task(settings: dict[str, Any], splits, generator: torch.Generator
     history = train(cnn, train_set, test_set, epochs=settings["cnn_epochs"], lr=settings["cnn_lr"],
                     optimizer="adam", device=device, desc="training the CNN")
     return {"fixed": first.report_accuracy[0], "convrfm": deep.report_accuracy[0],
-            "deep": deep.report_accuracy, "cnn": history[-1]["test_acc"], "model": deep}
+            "deep": deep.report_accuracy, "cnn": history[-1]["test_acc"]}

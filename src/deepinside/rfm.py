@@ -36,6 +36,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
+from .covariance import sqrt_factor
 from .data import ImageSet
 from .runtime import progress
 
@@ -111,14 +112,6 @@ def _sine_area(dot: torch.Tensor, na: torch.Tensor, nb: torch.Tensor) -> torch.T
 # --- Patches under a metric -----------------------------------------------------------
 
 
-def sqrt_factor(metric: torch.Tensor, rtol: float = 1e-7) -> torch.Tensor:
-    """R = Λ^½ Vᵀ (r × d) with RᵀR = M, keeping the r eigenvalues above rtol·max."""
-    _check_metric(metric)
-    values, vectors = torch.linalg.eigh(metric.double())
-    keep = values > rtol * values.max().clamp(min=1e-300)
-    return (vectors[:, keep] * values[keep].sqrt()).T
-
-
 def metric_patches(x: torch.Tensor, factor: torch.Tensor, q: int) -> torch.Tensor:
     """R x_p for every q×q patch of ``x`` (N, C, H, W): a tensor (P, N, r), float32."""
     if x.ndim != 4:
@@ -132,13 +125,6 @@ def metric_patches(x: torch.Tensor, factor: torch.Tensor, q: int) -> torch.Tenso
     filters = factor.reshape(-1, c, q, q).to(x)
     u = F.conv2d(x, filters)  # (N, r, H', W')
     return u.flatten(2).permute(2, 0, 1).contiguous().float()
-
-
-def _check_metric(metric: torch.Tensor) -> None:
-    if not isinstance(metric, torch.Tensor) or metric.ndim != 2 or metric.shape[0] != metric.shape[1]:
-        raise ValueError("the metric M must be a square matrix (a torch tensor)")
-    if not torch.isfinite(metric).all():
-        raise ValueError("the metric M has non-finite entries")
 
 
 # --- Kernel matrices, ridge regression and patch-AGOP --------------------------------
