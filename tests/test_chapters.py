@@ -7,7 +7,7 @@ from conftest import executed_notebook, glued
 pytestmark = pytest.mark.chapters
 
 
-CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow", "07_cnfa", "08_convrfm"]
+CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow", "07_cnfa", "08_convrfm", "09_inversion"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -112,3 +112,29 @@ def test_convrfm_claims():
     assert g["rfm_edge_coherence_mean"] > 0.5
     # cost grows faster than linearly in the number of train images
     assert g["rfm_time_exponent"] > 1
+
+
+def test_inversion_claims():
+    g = glued("09_inversion")
+    # every shown ResNet inversion matches the embedding better than the shifted input
+    assert g["inv_matched"] == g["inv_shown"] >= 20
+    assert g["inv_deep_mg_over_ms"] < 1
+    # the untrained ResNet's input fades with depth
+    assert g["inv_first_mi_conv5"] > 3 * g["inv_first_mi_conv1"]
+    # non-uniqueness: the deep embedding distance keeps falling while the input distance stalls
+    assert g["inv_nonunique_mg_drop"] >= 3 and g["inv_nonunique_mg_over_ms"] < 1
+    assert 0.9 <= g["inv_nonunique_mi_change"] <= 1.1
+    # linear MLPs: over-complete recovery far better than under-complete, which stalls
+    assert g["inv_mlp_over_mi"] * 10 < g["inv_mlp_under_mi"]
+    assert g["inv_mlp_under_mi"] >= g["inv_mlp_under_stall"] > 0.3 * g["inv_mlp_start_mi"]
+    assert g["inv_mlp_all_matched"]
+    assert g["inv_depth_last_mi"] > 100 * g["inv_depth_first_mi"]
+    # exact inversion works in float64; output-space neighbours are far away in input space
+    assert g["inv_exact_error"] < 1e-6 < g["inv_float32_error"]
+    assert g["inv_perturb_ratio"] > 100 and g["inv_perturb_ratio_min"] > 1
+    # ReLU needs wider layers
+    assert g["inv_relu_same_mi"] > 10 * g["inv_relu_linear_mi"]
+    assert g["inv_relu_widest_mi"] * 5 < g["inv_relu_same_mi"]
+    # training data: photographs make deep embeddings matchable by smooth images; noise does not
+    assert g["inv_photos_deep_mgms"] < 0.8 * min(g["inv_untrained_deep_mgms"], g["inv_noise_deep_mgms"])
+    assert g["inv_noise_free_nc"] < g["inv_photos_free_nc"]

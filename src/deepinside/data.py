@@ -310,3 +310,22 @@ def _check_task(count: int, noise: float) -> None:
         raise ValueError(f"count must be positive, got {count}")
     if not noise >= 0:
         raise ValueError(f"noise must be ≥ 0, got {noise}")
+
+
+# --- Pure noise with random labels: a training set with nothing natural in it -----------
+
+NOISE_MEAN, NOISE_STD = 0.5, 1 / 3  # pixel distribution of the noise images
+
+
+def noise_images(count: int, num_classes: int, generator: torch.Generator,
+                 size: int = 32, channels: int = 3) -> ImageSet:
+    """``count`` images of white Gaussian noise, N(0.5, (1/3)²) per pixel, each with a
+    uniformly random label among ``num_classes``. Returned standardized as :func:`load`
+    does (so ``x`` ~ N(0, 1)); :data:`NOISE_MEAN` and :data:`NOISE_STD` undo it."""
+    _check_task(count, 0.0)
+    if num_classes < 2 or size < 1 or channels < 1:
+        raise ValueError(f"need num_classes ≥ 2, size ≥ 1, channels ≥ 1; got "
+                         f"{num_classes}, {size}, {channels}")
+    x = torch.randn(count, channels, size, size, generator=generator)
+    y = torch.randint(0, num_classes, (count,), generator=generator)
+    return ImageSet("noise", x, y, tuple(str(c) for c in range(num_classes)))

@@ -1,12 +1,15 @@
-"""The book's small networks, all without biases so that covariances tell the whole story.
+"""The book's networks.
 
-Both are ``nn.Sequential`` so that a layer is addressed by its index, and the
-hidden representations are the outputs of the ``nn.ReLU`` modules
-(see :func:`hidden_layers`).
+The MLP, CNN and VGG have no biases, so that covariances tell the whole story; they
+are ``nn.Sequential`` so that a layer is addressed by its index, and the hidden
+representations are the outputs of the ``nn.ReLU`` modules (see :func:`hidden_layers`).
+ResNets (small ones built here, torchvision's in the ``full`` profile) are addressed by
+their five stages conv1–conv5 (see :func:`resnet_stages`).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import Sequence
 
@@ -107,8 +110,82 @@ def normal_init_(model: nn.Module, stds: Sequence[float]) -> nn.Module:
     return model
 
 
+class ResNet(nn.Module):
+    """A ResNet for small images with torchvision's module names: a 3×3 stem
+    (conv1, bn1, relu, maxpool), four stages of ``BasicBlock``s (layer1–layer4, each
+    after the first halving the size), global average pooling and a linear ``fc``."""
+
+    def __init__(self, widths: Sequence[int] = (16, 32, 64, 128),
+                 blocks: Sequence[int] = (1, 1, 1, 1), num_classes: int = 10,
+                 in_channels: int = 3) -> None:
+        from torchvision.models.resnet import BasicBlock
+
+        super().__init__()
+        widths, blocks = _positive_ints(widths, "widths"), _positive_ints(blocks, "blocks")
+        if len(widths) != 4 or len(blocks) != 4:
+            raise ValueError(f"a ResNet has four stages: got widths {widths}, blocks {blocks}")
+        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(2)
+        c_in = widths[0]
+        for i, (width, count) in enumerate(zip(widths, blocks)):
+            stride = 1 if i == 0 else 2
+            shortcut = None
+            if stride != 1 or c_in != width:
+                shortcut = nn.Sequential(nn.Conv2d(c_in, width, 1, stride=stride, bias=False),
+                                         nn.BatchNorm2d(width))
+            stage = [BasicBlock(c_in, width, stride, shortcut)]
+            stage += [BasicBlock(width, width) for _ in range(count - 1)]
+            setattr(self, f"layer{i + 1}", nn.Sequential(*stage))
+            c_in = width
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c_in, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.avgpool(resnet_stages(self)(x)), 1))
+
+
+RESNET_STAGES = ("conv1", "conv2", "conv3", "conv4", "conv5")
+
+
+def resnet_stages(model: nn.Module) -> nn.Sequential:
+    """The five stages of a ResNet (this module's or torchvision's) named as in the
+    ResNet paper: conv1 (stem with max pooling), conv2–conv5 (torchvision's layer1–4)."""
+    needed = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
+    missing = [name for name in needed if not hasattr(model, name)]
+    if missing:
+        raise TypeError(f"not a ResNet: {type(model).__name__} has no {missing}")
+    stem = nn.Sequential(model.conv1, model.bn1, model.relu, model.maxpool)
+    layers = [model.layer1, model.layer2, model.layer3, model.layer4]
+    return nn.Sequential(OrderedDict(zip(RESNET_STAGES, [stem, *layers])))
+
+
+class Standardize(nn.Module):
+    """(x − mean) / std per channel, for networks fed pixels in [0, 1]."""
+
+    def __init__(self, mean: Sequence[float] | torch.Tensor, std: Sequence[float] | torch.Tensor):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32)[:, None, None])
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32)[:, None, None])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def resnet_embedding(model: nn.Module, stage: str, mean: Sequence[float] | torch.Tensor,
+                     std: Sequence[float] | torch.Tensor) -> nn.Sequential:
+    """Pixels in [0, 1] → standardized with ``mean``/``std`` → the ResNet up to the output of
+    ``stage`` (one of :data:`RESNET_STAGES`). Shares the model's modules and puts them in
+    eval mode."""
+    if stage not in RESNET_STAGES:
+        raise ValueError(f"unknown stage {stage!r}: choose one of {RESNET_STAGES}")
+    stages = resnet_stages(model)[: RESNET_STAGES.index(stage) + 1]
+    return nn.Sequential(Standardize(mean, std), *stages).eval().to(next(model.parameters()).device)
+
+
 # torchvision's ImageNet classifiers studied in the full profile, and their input statistics
-PRETRAINED = ("alexnet", "vgg11", "resnet18")
+PRETRAINED = ("alexnet", "vgg11", "resnet18", "resnet50")
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 

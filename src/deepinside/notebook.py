@@ -24,11 +24,12 @@ def glue(name: str, value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """Numbers as plain Python numbers (no NumPy or torch scalars), lists likewise."""
+    """Numbers as plain Python numbers (no NumPy or torch scalars), lists likewise;
+    floats rounded to 6 decimals, or to 6 significant digits below 1 in magnitude."""
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, float):
-        return round(value, 6)
+        return round(value, 6) if abs(value) >= 1 else float(f"{value:.6g}")
     return value

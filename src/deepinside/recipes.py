@@ -79,7 +79,7 @@ CNFA = {
               "map_size": 128, "pretrained": []},
     "full": {"dataset": "cifar10", "config": [64, "M", 128, "M", 256, "M", 256, "M"],
              "epochs": 30, "lr": 1e-3, "batch_size": 128, "init_std": [5e-3, 1e-2],
-             "agop_images": 2000, "map_size": 224, "pretrained": list(models.PRETRAINED)},
+             "agop_images": 2000, "map_size": 224, "pretrained": ["alexnet", "vgg11", "resnet18"]},
 }  # fmt: skip
 
 
@@ -119,12 +119,18 @@ CONVRFM = {
 }  # fmt: skip
 
 
-def convrfm_session(profile: str, seed: int, device: str = "auto", **overrides: Any):
-    """Chapter 8's start: settings (with ``overrides``), device and a torch generator
-    seeded with ``seed`` for every random draw of the chapter."""
-    settings = choose_profile(profile, CONVRFM, **overrides)
+def seeded_session(table: dict[str, dict[str, Any]], profile: str, seed: int,
+                   device: str = "auto", **overrides: Any):
+    """A chapter's start: the settings of ``profile`` in ``table`` (with ``overrides``), the
+    device, and a torch generator seeded with ``seed`` for every random draw of the chapter."""
+    settings = choose_profile(profile, table, **overrides)
     generator = seed_everything(seed)
     return settings, pick_device(device), generator
+
+
+def convrfm_session(profile: str, seed: int, device: str = "auto", **overrides: Any):
+    """Chapter 8's start, see :func:`seeded_session`."""
+    return seeded_session(CONVRFM, profile, seed, device, **overrides)
 
 
 def bars_splits(settings: dict[str, Any], noise: float, generator: torch.Generator):
@@ -179,3 +185,52 @@ def compare_on_task(settings: dict[str, Any], splits, generator: torch.Generator
                     optimizer="adam", device=device, desc="training the CNN")
     return {"fixed": first.report_accuracy[0], "convrfm": deep.report_accuracy[0],
             "deep": deep.report_accuracy, "cnn": history[-1]["test_acc"]}
+
+
+# Part IV, Chapter 9: inverting layer embeddings of a photograph. `quick` inverts an
+# untrained ResNet-18 at 96 pixels and small ResNets trained on photo crops or on pure
+# noise; `full` inverts torchvision's ResNet-50, untrained and ImageNet-trained, at 224.
+INVERSION = {
+    "quick": {"image_size": 96, "target": "chelsea", "big": [["resnet18", False]],
+              "widths": [16, 32, 64, 128], "natural": "photos", "epochs": 8,
+              "noise_images": 2000, "noise_classes": 10, "noise_epochs": 8,
+              "steps": 300, "lr": 0.2, "blur": [2.4, 0.4], "deep_steps": 400, "deep_lr": 0.05,
+              "mlp_side": 16, "mlp_widths": [0.5, 0.75, 1.25, 2.0], "mlp_depths": [1, 2, 3, 4, 6],
+              "mlp_steps": 2000, "relu_widths": [[2, 2], [2, 4], [4, 8]], "relu_steps": 600,
+              "perturb_draws": 20},
+    "full": {"image_size": 224, "target": "chelsea", "big": [["resnet50", False], ["resnet50", True]],
+             "widths": [32, 64, 128, 256], "natural": "cifar10", "epochs": 20,
+             "noise_images": 10000, "noise_classes": 100, "noise_epochs": 30,
+             "steps": 500, "lr": 0.2, "blur": [2.4, 0.4], "deep_steps": 1000, "deep_lr": 0.05,
+             "mlp_side": 29, "mlp_widths": [0.4, 0.8, 1.2, 2.0], "mlp_depths": [1, 2, 3, 4, 6],
+             "mlp_steps": 5000, "relu_widths": [[2, 2], [2, 4], [4, 8]], "relu_steps": 2000,
+             "perturb_draws": 20},
+}  # fmt: skip
+
+
+def inversion_session(profile: str, seed: int, device: str = "auto", **overrides: Any):
+    """Chapter 9's start, see :func:`seeded_session`."""
+    return seeded_session(INVERSION, profile, seed, device, **overrides)
+
+
+def small_resnets(settings: dict[str, Any], seed: int, device: torch.device | str = "cpu"):
+    """The small ResNet trained on natural images and the same architecture trained on
+    noise images with random labels (from the cache when possible), each with the pixel
+    mean and standard deviation it was trained with. Returns {name: (TrainedModel, mean, std)}."""
+    widths = settings["widths"]
+    natural = [data.load(settings["natural"], split) for split in ("train", "test")]
+    noise_draw = torch.Generator().manual_seed(seed)
+    noise = [data.noise_images(n, settings["noise_classes"], noise_draw)
+             for n in (settings["noise_images"], settings["noise_images"] // 4)]
+    fit = {"lr": 1e-3, "optimizer": "adam", "batch_size": 128}
+    nets = {}
+    for name, (train_set, test_set), epochs, stats in (
+        ("photos", natural, settings["epochs"], data.channel_stats(settings["natural"])),
+        ("noise", noise, settings["noise_epochs"], ([data.NOISE_MEAN] * 3, [data.NOISE_STD] * 3)),
+    ):
+        classes = train_set.num_classes
+        net = trained(f"resnet_{name}", lambda: models.ResNet(widths, num_classes=classes),
+                      {"widths": widths, "classes": classes}, train_set, test_set, seed=seed,
+                      device=device, epochs=epochs, **fit)
+        nets[name] = (net, *stats)
+    return nets
