@@ -7,7 +7,7 @@ from conftest import executed_notebook, glued
 pytestmark = pytest.mark.chapters
 
 
-CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow", "07_cnfa", "08_convrfm", "09_inversion"]
+CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow", "04_spatial", "07_cnfa", "08_convrfm", "09_inversion"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -138,3 +138,16 @@ def test_inversion_claims():
     # training data: photographs make deep embeddings matchable by smooth images; noise does not
     assert g["inv_photos_deep_mgms"] < 0.8 * min(g["inv_untrained_deep_mgms"], g["inv_noise_deep_mgms"])
     assert g["inv_noise_free_nc"] < g["inv_photos_free_nc"]
+
+
+def test_spatial_claims():
+    g = glued("04_spatial")
+    # a few eigenvectors carry most of the learned spatial variance, far more than for random filters
+    assert g["spatial_top3_share"] >= 0.5
+    assert g["spatial_top3_share"] >= 3 * g["spatial_random_top3_share"]
+    # shared across layers, filter sizes, datasets and labels: well above the random-filter baseline
+    baseline = g["spatial_random_filter_similarity"]
+    assert baseline <= 2 * g["spatial_chance"]
+    for name in ("layer", "size", "dataset", "random_label"):
+        assert g[f"spatial_{name}_similarity"] >= baseline + 0.25, name
+    assert g["spatial_layer_similarity"] >= 0.6 and g["spatial_random_label_similarity"] >= 0.6

@@ -329,3 +329,10 @@ def noise_images(count: int, num_classes: int, generator: torch.Generator,
     x = torch.randn(count, channels, size, size, generator=generator)
     y = torch.randint(0, num_classes, (count,), generator=generator)
     return ImageSet("noise", x, y, tuple(str(c) for c in range(num_classes)))
+
+
+def with_random_labels(images: ImageSet, generator: torch.Generator) -> ImageSet:
+    """The same images with their labels randomly permuted (so the classes stay balanced)
+    and nothing left to learn that generalizes."""
+    shuffled = images.y[torch.randperm(len(images), generator=generator)]
+    return ImageSet(f"{images.name} random labels", images.x, shuffled, images.classes)

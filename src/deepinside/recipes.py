@@ -234,3 +234,37 @@ def small_resnets(settings: dict[str, Any], seed: int, device: torch.device | st
                       device=device, epochs=epochs, **fit)
         nets[name] = (net, *stats)
     return nets
+
+
+# Part II, Chapters 4 and 5: VGG-11-type networks (eight 3×3 or 5×5 convolutions without
+# biases, max pooling, a linear classifier). `quick` narrows them and keeps three poolings so
+# that the last four convolutions still see 4×4 maps of 32-pixel photo crops.
+SPATIAL = {
+    "quick": {"config": [16, "M", 32, "M", 32, 32, "M", 64, 64, 64, 64], "sizes": [3, 5],
+              "reference": ["photos", 5], "datasets": ["photos", "mnist5k"], "epochs": 8,
+              "lr": 1e-3, "batch_size": 128, "ranks": 3},
+    "full": {"config": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+             "sizes": [3, 5, 7], "reference": ["cifar10", 5], "datasets": ["cifar10", "cifar100"],
+             "epochs": 30, "lr": 1e-3, "batch_size": 128, "ranks": 3},
+}  # fmt: skip
+
+
+def vgg_network(settings: dict[str, Any], dataset: str, kernel_size: int, seed: int,
+                random_labels: bool = False, device: torch.device | str = "cpu") -> TrainedModel:
+    """The profile's VGG-type network with ``kernel_size`` filters trained on ``dataset``
+    (its labels randomly permuted with ``random_labels``), from the cache when possible."""
+    train_set, test_set = (data.load(dataset, split) for split in ("train", "test"))
+    if random_labels:
+        train_set = data.with_random_labels(train_set, torch.Generator().manual_seed(seed))
+    c, h, _ = train_set.image_shape
+    config, classes = settings["config"], train_set.num_classes
+    return trained(
+        f"vgg_k{kernel_size}", lambda: models.vgg(config, c, h, classes, kernel_size=kernel_size),
+        {"config": config, "in": c, "size": h, "classes": classes, "kernel": kernel_size},
+        train_set, test_set, seed=seed, device=device, epochs=settings["epochs"], lr=settings["lr"],
+        optimizer="adam", batch_size=settings["batch_size"])
+
+
+def spatial_session(profile: str, seed: int, device: str = "auto", **overrides: Any):
+    """Chapters 4 and 5's start, see :func:`seeded_session`."""
+    return seeded_session(SPATIAL, profile, seed, device, **overrides)
