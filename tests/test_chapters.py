@@ -7,7 +7,7 @@ from conftest import executed_notebook, glued
 pytestmark = pytest.mark.chapters
 
 
-CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow", "04_spatial", "07_cnfa", "08_convrfm", "09_inversion"]
+CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow", "04_spatial", "05_energy", "07_cnfa", "08_convrfm", "09_inversion"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -151,3 +151,15 @@ def test_spatial_claims():
     for name in ("layer", "size", "dataset", "random_label"):
         assert g[f"spatial_{name}_similarity"] >= baseline + 0.25, name
     assert g["spatial_layer_similarity"] >= 0.6 and g["spatial_random_label_similarity"] >= 0.6
+
+
+def test_energy_claims():
+    g = glued("05_energy")
+    # the one-parameter formula fits every trained first layer
+    assert g["energy_formula_corr"] >= 0.8 and g["energy_formula_corr_min"] >= 0.7
+    # true and random labels give nearly the same profile
+    assert g["energy_true_vs_random_corr"] >= 0.7
+    # the linear CNN follows the formula with one time constant, from PCA-like toward whitening
+    assert g["energy_linear_cnn_corr"] >= 0.8
+    assert g["energy_linear_pca_first"] >= 0.9 > g["energy_linear_pca_last"] + 0.5
+    assert g["energy_linear_peak_last"] > g["energy_linear_peak_first"] + 2

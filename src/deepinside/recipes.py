@@ -217,23 +217,25 @@ def small_resnets(settings: dict[str, Any], seed: int, device: torch.device | st
     """The small ResNet trained on natural images and the same architecture trained on
     noise images with random labels (from the cache when possible), each with the pixel
     mean and standard deviation it was trained with. Returns {name: (TrainedModel, mean, std)}."""
-    widths = settings["widths"]
     natural = [data.load(settings["natural"], split) for split in ("train", "test")]
     noise_draw = torch.Generator().manual_seed(seed)
     noise = [data.noise_images(n, settings["noise_classes"], noise_draw)
              for n in (settings["noise_images"], settings["noise_images"] // 4)]
-    fit = {"lr": 1e-3, "optimizer": "adam", "batch_size": 128}
-    nets = {}
-    for name, (train_set, test_set), epochs, stats in (
-        ("photos", natural, settings["epochs"], data.channel_stats(settings["natural"])),
-        ("noise", noise, settings["noise_epochs"], ([data.NOISE_MEAN] * 3, [data.NOISE_STD] * 3)),
-    ):
-        classes = train_set.num_classes
-        net = trained(f"resnet_{name}", lambda: models.ResNet(widths, num_classes=classes),
-                      {"widths": widths, "classes": classes}, train_set, test_set, seed=seed,
-                      device=device, epochs=epochs, **fit)
-        nets[name] = (net, *stats)
-    return nets
+    return {
+        "photos": (train_resnet("photos", settings["widths"], *natural, settings["epochs"], seed, device),
+                   *data.channel_stats(settings["natural"])),
+        "noise": (train_resnet("noise", settings["widths"], *noise, settings["noise_epochs"], seed, device),
+                  [data.NOISE_MEAN] * 3, [data.NOISE_STD] * 3),
+    }
+
+
+def train_resnet(name: str, widths: list[int], train_set: data.ImageSet, test_set: data.ImageSet,
+                 epochs: int, seed: int, device: torch.device | str = "cpu") -> TrainedModel:
+    """A small :class:`models.ResNet` trained with Adam (from the cache when possible)."""
+    classes = train_set.num_classes
+    return trained(f"resnet_{name}", lambda: models.ResNet(widths, num_classes=classes),
+                   {"widths": widths, "classes": classes}, train_set, test_set, seed=seed,
+                   device=device, epochs=epochs, lr=1e-3, optimizer="adam", batch_size=128)
 
 
 # Part II, Chapters 4 and 5: VGG-11-type networks (eight 3×3 or 5×5 convolutions without
@@ -242,10 +244,14 @@ def small_resnets(settings: dict[str, Any], seed: int, device: torch.device | st
 SPATIAL = {
     "quick": {"config": [16, "M", 32, "M", 32, 32, "M", 64, 64, 64, 64], "sizes": [3, 5],
               "reference": ["photos", 5], "datasets": ["photos", "mnist5k"], "epochs": 8,
-              "lr": 1e-3, "batch_size": 128, "ranks": 3},
+              "lr": 1e-3, "batch_size": 128, "ranks": 3, "resnet_widths": [16, 32, 64, 128],
+              "linear_images": 500, "linear_filters": 8, "linear_steps": 1000,
+              "linear_checkpoints": [3, 10, 30, 100, 300, 1000]},
     "full": {"config": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
              "sizes": [3, 5, 7], "reference": ["cifar10", 5], "datasets": ["cifar10", "cifar100"],
-             "epochs": 30, "lr": 1e-3, "batch_size": 128, "ranks": 3},
+             "epochs": 30, "lr": 1e-3, "batch_size": 128, "ranks": 3, "resnet_widths": [32, 64, 128, 256],
+             "linear_images": 2000, "linear_filters": 16, "linear_steps": 3000,
+             "linear_checkpoints": [3, 10, 30, 100, 300, 1000, 3000]},
 }  # fmt: skip
 
 
