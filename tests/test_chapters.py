@@ -7,7 +7,7 @@ from conftest import executed_notebook, glued
 pytestmark = pytest.mark.chapters
 
 
-CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow", "04_spatial", "05_energy", "07_cnfa", "08_convrfm", "09_inversion"]
+CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow", "04_spatial", "05_energy", "06_factorized", "07_cnfa", "08_convrfm", "09_inversion"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -163,3 +163,15 @@ def test_energy_claims():
     assert g["energy_linear_cnn_corr"] >= 0.8
     assert g["energy_linear_pca_first"] >= 0.9 > g["energy_linear_pca_last"] + 0.5
     assert g["energy_linear_peak_last"] > g["energy_linear_peak_first"] + 2
+
+
+def test_factorized_claims():
+    g = glued("06_factorized")
+    # frozen universal spatial filters keep at least 80 % of the standard network's accuracy
+    assert g["fact_factorized_acc"] >= 0.8 * g["fact_standard_acc"]
+    # early layers: same-data seeds and two natural datasets share channel directions beyond chance
+    assert g["fact_sim_seed_l1"] >= g["fact_base_seed_l1"] + 0.1
+    assert g["fact_sim_seed_l2"] >= g["fact_base_seed_l2"] + 0.15
+    assert g["fact_sim_dataset_l1"] > g["fact_base_dataset_l1"]
+    assert g["fact_sim_dataset_l2"] >= g["fact_base_dataset_l2"] + 0.15
+    assert g["fact_dataset_above_layers"] >= g["fact_layers"] // 2

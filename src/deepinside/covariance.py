@@ -132,6 +132,22 @@ def sqrt_factor(matrix: torch.Tensor, rtol: float = 1e-7) -> torch.Tensor:
     return (vectors[:, keep] * values[keep].sqrt()).T
 
 
+def bures_similarity(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Normalized Bures similarity tr((A^½ B A^½)^½) / √(tr A · tr B) of two positive
+    semi-definite matrices, in [0, 1]: 1 when B is a positive multiple of A; unchanged by
+    rescaling either and by rotating both alike (A, B → QAQᵀ, QBQᵀ)."""
+    for m, name in ((a, "a"), (b, "b")):
+        if m.ndim != 2 or m.shape[0] != m.shape[1]:
+            raise ValueError(f"{name} must be a square matrix, got shape {tuple(m.shape)}")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b differ in shape: {tuple(a.shape)}, {tuple(b.shape)}")
+    a, b = a.double(), b.double()
+    values, vectors = torch.linalg.eigh(a)
+    root = vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
+    middle = torch.linalg.eigvalsh(root @ b @ root).clamp_min(0).sqrt().sum()
+    return float(middle / (a.trace() * b.trace()).sqrt())
+
+
 def participation_ratio(eigenvalues: torch.Tensor) -> float:
     """Effective dimension (Σλ)² / Σλ²: d for a flat spectrum of d values, 1 for one spike."""
     lam = torch.as_tensor(eigenvalues, dtype=torch.float64).clamp(min=0)

@@ -90,6 +90,17 @@ class ImageSet:
         indices = torch.as_tensor(indices, dtype=torch.long)
         return ImageSet(self.name, self.x[indices], self.y[indices], self.classes)
 
+    def with_classes(self, classes: list[int], name: str) -> "ImageSet":
+        """Only the images of the class indices ``classes``, relabelled 0, 1, … in that
+        order, under a new ``name``."""
+        if not classes or any(not 0 <= c < self.num_classes for c in classes):
+            raise ValueError(f"classes must be indices below {self.num_classes}, got {classes}")
+        relabel = torch.full((self.num_classes,), -1, dtype=torch.long)
+        relabel[torch.tensor(classes)] = torch.arange(len(classes))
+        keep = relabel[self.y] >= 0
+        return ImageSet(name, self.x[keep], relabel[self.y[keep]],
+                        tuple(self.classes[c] for c in classes))
+
 
 def load(
     name: str,

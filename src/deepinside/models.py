@@ -98,6 +98,47 @@ def vgg(
     return nn.Sequential(*layers)
 
 
+def factorized(
+    config: Sequence[int | str],
+    filters: torch.Tensor,
+    in_channels: int,
+    image_size: int,
+    num_classes: int = 10,
+) -> nn.Sequential:
+    """A VGG-type network with every convolution factorized into space and channels: for
+    each integer entry of ``config``, a depthwise convolution applying the same **frozen**
+    spatial ``filters`` (m, k, k) to every channel (zero padding keeping the size; C·m
+    outputs, channel c's in positions c·m … c·m + m − 1) → ReLU → a learned pointwise 1×1
+    convolution to ``entry`` channels, without bias; ``"M"`` is a 2×2 max pooling; then
+    Flatten → Linear. Only the pointwise convolutions and the classifier learn."""
+    if filters.ndim != 3 or filters.shape[1] != filters.shape[2] or filters.shape[1] % 2 == 0:
+        raise ValueError(f"filters must have shape (m, k, k) with k odd, got {tuple(filters.shape)}")
+    m, k = filters.shape[0], filters.shape[1]
+    layers: list[nn.Module] = []
+    channels, size = in_channels, image_size
+    for entry in config:
+        if entry == "M":
+            layers.append(nn.MaxPool2d(2))
+            size //= 2
+            if size < 1:
+                raise ValueError(f"a {image_size}-pixel image is too small for {list(config)}")
+            continue
+        (width,) = _positive_ints([entry], "config entries")
+        depthwise = nn.Conv2d(channels, channels * m, k, padding=k // 2, groups=channels, bias=False)
+        with torch.no_grad():
+            depthwise.weight.copy_(filters.to(depthwise.weight).repeat(channels, 1, 1)[:, None])
+        depthwise.weight.requires_grad_(False)
+        layers += [depthwise, nn.ReLU(), nn.Conv2d(channels * m, width, 1, bias=False)]
+        channels = width
+    layers += [nn.Flatten(), nn.Linear(channels * size * size, num_classes, bias=False)]
+    return nn.Sequential(*layers)
+
+
+def pointwise_layers(model: nn.Sequential) -> list[int]:
+    """Indices of the learned 1×1 convolutions of a :func:`factorized` network."""
+    return [i for i, m in enumerate(model) if isinstance(m, nn.Conv2d) and m.weight.requires_grad]
+
+
 @torch.no_grad()
 def normal_init_(model: nn.Module, stds: Sequence[float]) -> nn.Module:
     """Draw the weights of the Linear/Conv2d layers, in order, from N(0, std²); the last

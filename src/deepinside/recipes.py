@@ -241,14 +241,15 @@ def train_resnet(name: str, widths: list[int], train_set: data.ImageSet, test_se
 # Part II, Chapters 4 and 5: VGG-11-type networks (eight 3×3 or 5×5 convolutions without
 # biases, max pooling, a linear classifier). `quick` narrows them and keeps three poolings so
 # that the last four convolutions still see 4×4 maps of 32-pixel photo crops.
+VGG_QUICK = [16, "M", 32, "M", 32, 32, "M", 64, 64, 64, 64]
+VGG11 = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
 SPATIAL = {
-    "quick": {"config": [16, "M", 32, "M", 32, 32, "M", 64, 64, 64, 64], "sizes": [3, 5],
+    "quick": {"config": VGG_QUICK, "sizes": [3, 5],
               "reference": ["photos", 5], "datasets": ["photos", "mnist5k"], "epochs": 8,
               "lr": 1e-3, "batch_size": 128, "ranks": 3, "resnet_widths": [16, 32, 64, 128],
               "linear_images": 500, "linear_filters": 8, "linear_steps": 1000,
               "linear_checkpoints": [3, 10, 30, 100, 300, 1000]},
-    "full": {"config": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-             "sizes": [3, 5, 7], "reference": ["cifar10", 5], "datasets": ["cifar10", "cifar100"],
+    "full": {"config": VGG11, "sizes": [3, 5, 7], "reference": ["cifar10", 5], "datasets": ["cifar10", "cifar100"],
              "epochs": 30, "lr": 1e-3, "batch_size": 128, "ranks": 3, "resnet_widths": [32, 64, 128, 256],
              "linear_images": 2000, "linear_filters": 16, "linear_steps": 3000,
              "linear_checkpoints": [3, 10, 30, 100, 300, 1000, 3000]},
@@ -262,6 +263,13 @@ def vgg_network(settings: dict[str, Any], dataset: str, kernel_size: int, seed: 
     train_set, test_set = (data.load(dataset, split) for split in ("train", "test"))
     if random_labels:
         train_set = data.with_random_labels(train_set, torch.Generator().manual_seed(seed))
+    return train_vgg(settings, kernel_size, train_set, test_set, seed, device)
+
+
+def train_vgg(settings: dict[str, Any], kernel_size: int, train_set: data.ImageSet,
+              test_set: data.ImageSet, seed: int, device: torch.device | str = "cpu") -> TrainedModel:
+    """The profile's VGG-type network (``settings["config"]``) with ``kernel_size`` filters,
+    trained with Adam (from the cache when possible)."""
     c, h, _ = train_set.image_shape
     config, classes = settings["config"], train_set.num_classes
     return trained(
@@ -274,3 +282,66 @@ def vgg_network(settings: dict[str, Any], dataset: str, kernel_size: int, seed: 
 def spatial_session(profile: str, seed: int, device: str = "auto", **overrides: Any):
     """Chapters 4 and 5's start, see :func:`seeded_session`."""
     return seeded_session(SPATIAL, profile, seed, device, **overrides)
+
+
+
+# Part II, Chapter 6: factorized networks (frozen spatial eigenvectors, learned channel
+# mixing) with the widths of the Chapter 4 networks, on grayscale images so that one probe set
+# can be fed to all of them. `quick` splits the ten photographs into two disjoint natural
+# datasets of five; `full` uses CIFAR-10 and CIFAR-100, and MNIST for digits.
+FACTORIZED = {
+    "quick": {"config": VGG_QUICK,
+              "natural": [["photos", [0, 2, 4, 6, 8], "photos A"], ["photos", [1, 3, 5, 7, 9], "photos B"]],
+              "digits": "mnist5k", "digits_images": 2000, "filters": 3, "filter_sweep": [1, 3, 5],
+              "epochs": 8, "lr": 1e-3, "batch_size": 128, "rotations": 10},
+    "full": {"config": VGG11, "natural": [["cifar10", None, "cifar10"], ["cifar100", None, "cifar100"]],
+             "digits": "mnist", "digits_images": 20000, "filters": 3, "filter_sweep": [1, 2, 3, 5, 9],
+             "epochs": 30, "lr": 1e-3, "batch_size": 128, "rotations": 10},
+}  # fmt: skip
+
+
+def factorized_session(profile: str, seed: int, device: str = "auto", **overrides: Any):
+    """Chapter 6's start, see :func:`seeded_session`."""
+    return seeded_session(FACTORIZED, profile, seed, device, **overrides)
+
+
+def universal_filters(profile: str, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Chapter 4's universal spatial eigenvectors (3×3, pooled over the layers of the learned
+    part W − W₀ of its 3×3 network), largest first: (9, 3, 3)."""
+    from .spatial import universal_eigenvectors
+
+    settings = choose_profile(profile, SPATIAL)
+    net = vgg_network(settings, settings["reference"][0], 3, seed, device=device)
+    convs = [(m.weight.detach().cpu(), m0.weight.detach().cpu()) for m, m0 in
+             zip(net.model.modules(), net.initial.modules()) if isinstance(m, torch.nn.Conv2d)]
+    return universal_eigenvectors([w - w0 for w, w0 in convs])[1].float()
+
+
+def factorized_data(settings: dict[str, Any], generator: torch.Generator) -> dict[str, tuple]:
+    """Grayscale train and test sets: the natural datasets, digits (a random subset), and the
+    first natural dataset with randomly permuted labels. {name: (train, test)}."""
+    sets = {}
+    for dataset, classes, name in settings["natural"]:
+        split = [data.load(dataset, s, gray=True) for s in ("train", "test")]
+        sets[name] = tuple(x.with_classes(classes, name) if classes else x for x in split)
+    train_set, test_set = (data.load(settings["digits"], s, gray=True) for s in ("train", "test"))
+    pick = torch.randperm(len(train_set), generator=generator)[: settings["digits_images"]]
+    sets["digits"] = (train_set.subset(pick), test_set)
+    first = settings["natural"][0][2]
+    sets[f"{first} random labels"] = (data.with_random_labels(sets[first][0], generator), sets[first][1])
+    return sets
+
+
+def factorized_network(settings: dict[str, Any], filters: torch.Tensor, m: int,
+                       train_set: data.ImageSet, test_set: data.ImageSet, seed: int,
+                       device: torch.device | str = "cpu") -> TrainedModel:
+    """A factorized network with the top ``m`` of ``filters`` and their negatives frozen in its
+    depthwise convolutions (2m per channel), trained from ``seed`` (cached when possible)."""
+    frozen = torch.cat([filters[:m], -filters[:m]])
+    c, h, _ = train_set.image_shape
+    config, classes = settings["config"], train_set.num_classes
+    return trained(
+        f"factorized_m{m}", lambda: models.factorized(config, frozen, c, h, classes),
+        {"config": config, "filters": [round(v, 6) for v in frozen.flatten().tolist()],
+         "in": c, "size": h, "classes": classes}, train_set, test_set, seed=seed, device=device,
+        epochs=settings["epochs"], lr=settings["lr"], optimizer="adam", batch_size=settings["batch_size"])

@@ -32,10 +32,7 @@ def spatial_eigenvectors(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     """Eigenvalues (k²,), largest first, and eigenvectors as k×k images (k², k, k) of the
     spatial covariance. Signs are fixed so that each eigenvector's largest entry (in
     magnitude) is positive."""
-    values, vectors = eigh_desc(spatial_covariance(weight))
-    largest = vectors.gather(1, vectors.abs().argmax(dim=1, keepdim=True))
-    k = weight.shape[-1]
-    return values, (vectors * torch.sign(largest)).reshape(-1, k, k)
+    return _as_images(*eigh_desc(spatial_covariance(weight)), weight.shape[-1])
 
 
 def top_share(eigenvalues: torch.Tensor, r: int) -> float:
@@ -67,3 +64,18 @@ def subspace_overlap(a: torch.Tensor, b: torch.Tensor) -> float:
                          f"and {tuple(b.shape)}")
     qa, qb = torch.linalg.qr(a.T).Q, torch.linalg.qr(b.T).Q
     return float((qa.T @ qb).pow(2).sum() / len(a))
+
+
+def universal_eigenvectors(weights: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eigenvalues and eigenvector images of the layers' spatial covariances averaged after
+    normalizing each to trace 1, so that every layer counts alike (all k×k)."""
+    if not weights:
+        raise ValueError("need at least one conv weight")
+    pooled = sum(c / c.trace() for c in map(spatial_covariance, weights)) / len(weights)
+    return _as_images(*eigh_desc(pooled), weights[0].shape[-1])
+
+
+def _as_images(values: torch.Tensor, vectors: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eigenvector rows as k×k images, each signed so that its largest entry is positive."""
+    largest = vectors.gather(1, vectors.abs().argmax(dim=1, keepdim=True))
+    return values, (vectors * torch.sign(largest)).reshape(-1, k, k)

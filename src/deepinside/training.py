@@ -42,6 +42,10 @@ class TrainedModel:
         """Test accuracy (%) after the last epoch."""
         return self.history[-1]["test_acc"]
 
+    def mean_test_accuracy(self, last: int = 3) -> float:
+        """Test accuracy (%) averaged over the ``last`` epochs, steadier than the last one."""
+        return sum(r["test_acc"] for r in self.history[-last:]) / len(self.history[-last:])
+
 
 @torch.no_grad()
 def accuracy(model: nn.Module, images: ImageSet, device: torch.device | str = "cpu",

@@ -1,0 +1,352 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Factorized networks and universal channel weights
+#
+# Chapter 4 found that the spatial side of convolution filters is nearly the same everywhere: a
+# blob and two gradients. If space is that simple, we can stop learning it. This chapter builds
+# **factorized networks**, whose spatial filters are frozen to those universal eigenvectors and
+# which learn only how to mix channels, and checks how much accuracy that costs. Then it asks
+# the same question of the channels: are the learned channel weights also shared between
+# networks trained on different data? Channels, unlike pixels, come in an arbitrary order, so we
+# first align the networks (the method of Part I) and then compare their weight covariances.
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/06_factorized.ipynb)
+
+# %% tags=["hide-cell"]
+# Setup: on Colab, install the book's helper package (elsewhere it is already installed).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "deepinside @ git+https://github.com/deepinside/deepinside"], check=True)
+
+# %% tags=["parameters"]
+PROFILE = "quick"  # "quick": offline photos (two disjoint sets) and digits, CPU; "full": CIFAR-10/100, MNIST
+SEED = 0  # seed of the first network; the others use SEED + 1, SEED + 2, ...
+DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
+EPOCHS = None  # training epochs of every network (None: the profile's value)
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from deepinside import alignment, data, models, plotting, recipes
+from deepinside.covariance import (activation_covariances, bures_similarity, eigh_desc,
+                                   participation_ratio, weight_covariance)
+from deepinside.notebook import glue
+from deepinside.runtime import progress
+
+plotting.setup()
+settings, device, generator = recipes.factorized_session(PROFILE, SEED, DEVICE, epochs=EPOCHS)
+M = settings["filters"]
+print(settings)
+
+# %% [markdown]
+# ## The frozen spatial filters
+#
+# We take the $3\times 3$ network of Chapter 4 (same profile and seed, from the cache when that
+# chapter ran), average the spatial covariances of the learned part of its eight layers (each
+# normalized to trace 1) and keep the eigenvectors, largest first (`spatial.universal_eigenvectors`).
+
+# %%
+filters = recipes.universal_filters(PROFILE, SEED, device)
+fig, axes = plt.subplots(1, len(filters), figsize=(1.2 * len(filters), 1.6))
+limit = float(filters.abs().max())
+for i, (ax, f) in enumerate(zip(axes, filters), start=1):
+    ax.imshow(f, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    ax.set_xticks([]), ax.set_yticks([])
+    ax.spines[:].set_visible(False)
+    ax.set_title(f"{i}", fontsize=9)
+fig.suptitle("universal spatial eigenvectors (3×3), largest first", y=1.08)
+plt.show()
+
+# %% [markdown]
+# ## The factorized layer
+#
+# A standard layer applies one learned $3\times 3$ filter to every (input, output) pair of channels.
+# A **factorized layer** splits this in two:
+#
+# 1. a **depthwise** convolution applies the same $m$ frozen spatial filters to every input
+#    channel separately, giving $m$ maps per channel;
+# 2. a ReLU;
+# 3. a learned **pointwise** ($1\times 1$) convolution mixes all these maps into the output
+#    channels.
+#
+# The ReLU sits between the two so that the spatial filters are never recombined linearly across
+# channels. It would also discard the negative half of every filter's response, so we freeze each
+# eigenvector together with its negative ($u$ and $-u$: $\mathrm{ReLU}(a) - \mathrm{ReLU}(-a) = a$
+# keeps the full response), $2m$ maps per channel (`models.factorized`). The networks have the
+# widths of Chapter 4's, and all are trained on grayscale images, so that the same probe images
+# can later be fed to every one of them.
+
+# %%
+sets = recipes.factorized_data(settings, generator)
+names = list(sets)
+first = names[0]
+train_set, test_set = sets[first]
+standard = recipes.train_vgg(settings, 3, train_set, test_set, SEED, device)
+sweep = {m: recipes.factorized_network(settings, filters, m, train_set, test_set, SEED, device)
+         for m in progress(settings["filter_sweep"], "factorized networks")}
+accuracy = pd.DataFrame(
+    [{"network": "standard 3×3", "spatial filters per channel": 9,
+      "learned parameters": sum(p.numel() for p in standard.model.parameters()),
+      "test accuracy (%)": standard.mean_test_accuracy()}]
+    + [{"network": f"factorized, m = {m}", "spatial filters per channel": 2 * m,
+        "learned parameters": sum(p.numel() for p in net.model.parameters() if p.requires_grad),
+        "test accuracy (%)": net.mean_test_accuracy()} for m, net in sweep.items()])
+
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+ax.plot(list(sweep), [net.mean_test_accuracy() for net in sweep.values()], "o-", label="factorized")
+ax.axhline(standard.mean_test_accuracy(), color="k", ls="--", label="standard 3×3")
+ax.axhline(100 / train_set.num_classes, color="gray", ls=":", label="chance")
+ax.set(xlabel="frozen eigenvectors m (each with its negative)", ylabel="test accuracy (%)",
+       title=f"{first}: accuracy vs number of frozen spatial filters", xticks=list(sweep))
+ax.legend(fontsize=8)
+plt.show()
+glue("fact_first", first)
+glue("fact_standard_acc", standard.mean_test_accuracy())
+glue("fact_factorized_acc", sweep[M].mean_test_accuracy())
+glue("fact_acc_ratio", sweep[M].mean_test_accuracy() / standard.mean_test_accuracy())
+glue("fact_m", M)
+glue("fact_smallest_m", min(sweep))
+glue("fact_smallest_m_acc", sweep[min(sweep)].mean_test_accuracy())
+accuracy.round(1)
+
+# %% [markdown]
+# Accuracies are the mean over the last three epochs (on these small test sets the last epoch
+# alone moves by several points). On {glue:text}`fact_first`, the standard network reaches
+# {glue:text}`fact_standard_acc:.1f} %` and the factorized network with $m =$
+# {glue:text}`fact_m` frozen eigenvectors {glue:text}`fact_factorized_acc:.1f} %`, a ratio of
+# {glue:text}`fact_acc_ratio:.2f`. Even $m =$ {glue:text}`fact_smallest_m`, the blob alone, gives
+# {glue:text}`fact_smallest_m_acc:.1f} %`. Learning the spatial filters adds little; learning how
+# to mix channels does the work.
+#
+# ## Comparing channel weights across networks
+#
+# Now train factorized networks ($m =$ {glue:text}`fact_m`) on different data and from different
+# seeds:
+
+# %%
+runs = {f"{first}, seed {SEED}": (first, SEED)}
+runs[f"{first}, seed {SEED + 1}"] = (first, SEED + 1)
+for offset, name in enumerate(names[1:], start=2):
+    runs[f"{name}, seed {SEED + offset}"] = (name, SEED + offset)
+nets = {label: (sweep[M] if (name, seed) == (first, SEED) else
+                recipes.factorized_network(settings, filters, M, *sets[name], seed, device))
+        for label, (name, seed) in progress(list(runs.items()), "factorized networks")}
+pd.DataFrame([{"network": label, "test accuracy (%)": net.mean_test_accuracy(),
+               "chance (%)": 100 / sets[runs[label][0]][0].num_classes} for label, net in nets.items()]).round(1)
+
+# %% [markdown]
+# The learned weights of layer $\ell$ form a matrix $W_\ell$ (output channels × input maps); as in
+# Chapters 4 and 5 we keep the learned part $W_\ell - W_\ell^0$, whose **channel-weight
+# covariance** is $C_\ell = \frac1{n}(W_\ell - W_\ell^0)^\top(W_\ell - W_\ell^0)$. Its rows and
+# columns are indexed by the layer's input maps, the hidden representation $\phi_\ell(x)$ after the
+# depthwise convolution and ReLU. Two networks order those maps arbitrarily, so before comparing
+# $C_\ell$ we **align** the representations as in Chapter 2: feed the same probe images (grayscale
+# crops of all ten photographs) to both, and find the rotation $A_\ell$ minimizing
+# $\mathbb{E}\|A_\ell\phi_\ell - \psi_\ell\|^2$ (orthogonal Procrustes). The first network's
+# covariance, expressed in the second one's basis, is $A_\ell C_\ell A_\ell^\top$. In the first
+# layer both networks read the same pixels through the same frozen filters, so $A_1 = I$.
+#
+# We then compare covariances with the **normalized Bures similarity**
+#
+# $$\mathcal{B}(C, C') = \frac{\operatorname{tr}\big((C^{1/2} C' C^{1/2})^{1/2}\big)}{\sqrt{\operatorname{tr} C\,\operatorname{tr} C'}}
+# \in [0, 1],$$
+#
+# the fidelity of two Gaussian distributions with these covariances: it is 1 exactly when one is
+# a multiple of the other, and it does not change when either is rescaled or both are rotated
+# alike (`covariance.bures_similarity`, tested for all three). The **baseline** keeps everything
+# about $A_\ell C_\ell A_\ell^\top$ but its eigenvectors: it rotates it at random, $Q A_\ell C_\ell
+# A_\ell^\top Q^\top$, averaged over {glue:text}`fact_rotations` random rotations $Q$. A
+# similarity above the baseline means that the two networks share *directions* in channel space,
+# not just a spectrum.
+
+# %%
+glue("fact_rotations", settings["rotations"])
+probe = data.load(settings["natural"][0][0], "test", gray=True)
+reference_label = next(iter(nets))
+reference = nets[reference_label]
+hidden = models.hidden_layers(reference.model)
+pointwise = models.pointwise_layers(reference.model)
+
+
+def learned_covariances(net):
+    return [weight_covariance(net.model[i].weight - net.initial[i].weight) for i in pointwise]
+
+
+reference_cov = learned_covariances(reference)
+rotations = torch.Generator().manual_seed(SEED)
+rows = []
+for label, net in progress(list(nets.items())[1:], "aligning"):
+    cross = activation_covariances(reference.model, probe, hidden, other=net.model, device=device)
+    for layer, (c_ref, c_other, xc) in enumerate(zip(reference_cov, learned_covariances(net), cross), start=1):
+        align = alignment.orthogonal_alignment(xc.T)  # maps the reference's maps to the other's
+        aligned = align @ c_ref @ align.T
+        baseline = np.mean([bures_similarity(q @ aligned @ q.T, c_other) for q in
+                            (alignment.random_orthogonal(len(aligned), len(aligned), rotations).double()
+                             for _ in range(settings["rotations"]))])
+        rows.append({"comparison": label, "layer": layer, "similarity": bures_similarity(aligned, c_other),
+                     "baseline": baseline})
+similarity = pd.DataFrame(rows)
+
+kind = {label: ("same data, other seed" if runs[label][0] == first else
+                "random labels" if "random" in runs[label][0] else
+                "digits" if runs[label][0] == "digits" else "other natural data")
+        for label in list(nets)[1:]}
+similarity["kind"] = similarity.comparison.map(kind)
+baseline = similarity.groupby("layer").baseline.mean()
+
+fig, ax = plt.subplots(figsize=(7.5, 3.8))
+for label, group in similarity.groupby("comparison", sort=False):
+    ax.plot(group.layer, group.similarity, marker="o", label=f"{kind[label]}: {label}")
+ax.plot(baseline.index, baseline.values, "k--", label="random eigenvectors (mean over pairs)")
+ax.set(xlabel="layer", ylabel="Bures similarity", ylim=(0, 1.02),
+       title=f"aligned channel-weight covariances vs {reference_label}")
+ax.legend(fontsize=7)
+plt.show()
+
+
+def at(kind_name, layer, column="similarity"):
+    return float(similarity[(similarity.kind == kind_name) & (similarity.layer == layer)][column].mean())
+
+
+for layer in (1, 2):
+    glue(f"fact_sim_seed_l{layer}", at("same data, other seed", layer))
+    glue(f"fact_sim_dataset_l{layer}", at("other natural data", layer))
+    glue(f"fact_sim_digits_l{layer}", at("digits", layer))
+    glue(f"fact_sim_labels_l{layer}", at("random labels", layer))
+    glue(f"fact_sim_random_l{layer}", float(baseline[layer]))
+    glue(f"fact_base_seed_l{layer}", at("same data, other seed", layer, "baseline"))
+    glue(f"fact_base_dataset_l{layer}", at("other natural data", layer, "baseline"))
+glue("fact_sim_seed_layers", similarity[similarity.kind == "same data, other seed"].similarity.round(3).tolist())
+glue("fact_sim_dataset_layers", similarity[similarity.kind == "other natural data"].similarity.round(3).tolist())
+glue("fact_sim_random_layers", baseline.round(3).tolist())
+margin = similarity.similarity - similarity.baseline
+glue("fact_layers", len(pointwise))
+glue("fact_dataset_above_layers", int((margin[similarity.kind == "other natural data"] > 0.1).sum()))
+similarity.pivot(index="layer", columns="kind", values="similarity").assign(baseline=baseline).round(2)
+
+# %% [markdown]
+# ## Effective dimensionality
+#
+# How many directions of channel space does each layer's learned weights use? The participation
+# ratio $(\sum_i \mu_i)^2 / \sum_i \mu_i^2$ of the eigenvalues $\mu_i$ of $C_\ell$ counts them
+# (Chapter 1), out of the layer's number of input maps.
+
+# %%
+dims = pd.DataFrame({label: [participation_ratio(eigh_desc(c)[0]) for c in learned_covariances(net)]
+                     for label, net in nets.items()}, index=pd.RangeIndex(1, len(pointwise) + 1, name="layer"))
+inputs = [reference.model[i].weight.shape[1] for i in pointwise]
+fig, ax = plt.subplots(figsize=(7, 3.4))
+for label in dims:
+    ax.plot(dims.index, dims[label], marker="o", label=label)
+ax.plot(dims.index, inputs, "k:", label="input maps")
+ax.set(yscale="log", xlabel="layer", ylabel="participation ratio", title="effective dimension of the learned channel weights")
+ax.legend(fontsize=7)
+plt.show()
+glue("fact_dim_l1", float(dims.iloc[0].mean()))
+glue("fact_inputs_l1", inputs[0])
+glue("fact_dim_last", float(dims.iloc[-1].mean()))
+glue("fact_inputs_last", inputs[-1])
+dims.round(1)
+
+# %% [markdown]
+# The learned channel weights use few of the available directions: about
+# {glue:text}`fact_dim_l1:.1f` of {glue:text}`fact_inputs_l1` in the first layer and
+# {glue:text}`fact_dim_last:.1f` of {glue:text}`fact_inputs_last` in the last, averaged over the
+# networks.
+#
+# ## What the measurements support, layer by layer
+#
+# - **Layer 1.** Two networks trained on the same photographs from different seeds have learned
+#   channel covariances with similarity {glue:text}`fact_sim_seed_l1:.2f`; trained on
+#   *different* photographs, {glue:text}`fact_sim_dataset_l1:.2f`. The random-eigenvector
+#   baseline is high here, {glue:text}`fact_sim_random_l1:.2f` on average over the pairs,
+#   because this layer has only {glue:text}`fact_inputs_l1` input maps and a concentrated
+#   spectrum: only the same-data comparison clearly exceeds it. Digits
+#   ({glue:text}`fact_sim_digits_l1:.2f`) and random labels ({glue:text}`fact_sim_labels_l1:.2f`)
+#   barely do.
+# - **Layer 2.** Same data: {glue:text}`fact_sim_seed_l2:.2f`; other natural data:
+#   {glue:text}`fact_sim_dataset_l2:.2f`; digits {glue:text}`fact_sim_digits_l2:.2f`; random
+#   labels {glue:text}`fact_sim_labels_l2:.2f`; baseline {glue:text}`fact_sim_random_l2:.2f`.
+#   Every comparison shares directions well beyond chance, and the two natural datasets come
+#   close to two seeds on the same data.
+# - **Deeper layers.** Between different natural datasets the similarity exceeds its baseline
+#   by more than 0.1 in {glue:text}`fact_dataset_above_layers` of the {glue:text}`fact_layers`
+#   layers, but it stays below the same-data similarity, and digits fall back toward the baseline.
+#
+# What this supports: at the scale of this profile, channel weights learned on different natural
+# images share directions well beyond chance in every layer, most clearly in layer 2, and nearly as
+# much as two seeds on the same images there. What it does not show: universality in an absolute
+# sense (even same-data networks are far from identical beyond layer 2), nor anything about
+# datasets larger than five photographs; the `full` profile compares CIFAR-10 and CIFAR-100 with
+# VGG-11.
+#
+# ## What we learned
+#
+# - Freezing the spatial filters to a few universal eigenvectors costs little accuracy: a
+#   factorized network learns only channel mixing and keeps most of the standard network's
+#   accuracy.
+# - Channel weights live in an arbitrary basis; aligning representations first makes them
+#   comparable, and the normalized Bures similarity compares the covariances.
+# - Networks trained on different natural images learn channel covariances that share directions
+#   well beyond chance, nearly as much as two seeds on the same images in layer 2, less deeper.
+#
+# ## Exercises
+#
+# **1. One sign only.** Build a factorized network with the top 3 eigenvectors but without their
+# negatives and train it like the others. What happens to accuracy, and why?
+
+# %% tags=["hide-input"]
+# Solution
+from deepinside.training import train
+
+torch.manual_seed(SEED)
+one_sign = models.factorized(settings["config"], filters[:M], 1, train_set.image_shape[1], train_set.num_classes)
+history = train(one_sign, train_set, test_set, epochs=settings["epochs"], lr=settings["lr"],
+                optimizer="adam", device=device)
+print(f"one sign: {np.mean([r['test_acc'] for r in history[-3:]]):.1f} %, "
+      f"both signs: {sweep[M].mean_test_accuracy():.1f} %")
+# The ReLU after the depthwise filter keeps only where the response is positive; without −u,
+# the negative half of every spatial pattern is lost before the channels can be mixed.
+
+# %% [markdown]
+# **2. Without alignment.** Recompute the layer-2 similarity between the two seeds without
+# aligning (take $A = I$). How much of the similarity is due to the alignment?
+
+# %% tags=["hide-input"]
+# Solution
+other = nets[list(nets)[1]]
+print(f"aligned: {at('same data, other seed', 2):.2f}; unaligned: "
+      f"{bures_similarity(reference_cov[1], learned_covariances(other)[1]):.2f}")
+# Without alignment the channels of the two networks are matched by index, which is arbitrary.
+
+# %% [markdown]
+# ## References
+#
+# - F. Guth, B. Ménard. *On the universality of neural encodings in CNNs*. 2024 (factorized
+#   networks, comparing aligned channel-weight covariances).
+# - F. Guth, B. Ménard, G. Rochette, S. Mallat. *A Rainbow in Deep Network Black Boxes*. 2023
+#   (alignment of hidden representations, weight covariances).
+# - F. Chollet. *Xception: deep learning with depthwise separable convolutions*. CVPR 2017.
+# - D. Bures. *An extension of Kakutani's theorem on infinite product measures to the tensor
+#   product of semifinite w*-algebras*. Transactions of the AMS, 1969 (the Bures metric).
