@@ -135,7 +135,8 @@ accuracy.round(1)
 # alone moves by several points). On {glue:text}`fact_first`, the standard network reaches
 # {glue:text}`fact_standard_acc:.1f} %` and the factorized network with $m =$
 # {glue:text}`fact_m` frozen eigenvectors {glue:text}`fact_factorized_acc:.1f} %`, a ratio of
-# {glue:text}`fact_acc_ratio:.2f`. Even $m =$ {glue:text}`fact_smallest_m`, the blob alone, gives
+# {glue:text}`fact_acc_ratio:.2f`: on this small dataset the factorized network does better than
+# the standard one, with fewer learned parameters. Even $m =$ {glue:text}`fact_smallest_m`, the blob alone, gives
 # {glue:text}`fact_smallest_m_acc:.1f} %`. Learning the spatial filters adds little; learning how
 # to mix channels does the work.
 #
@@ -266,6 +267,9 @@ plt.show()
 glue("fact_dim_l1", float(dims.iloc[0].mean()))
 glue("fact_inputs_l1", inputs[0])
 glue("fact_dim_last", float(dims.iloc[-1].mean()))
+random_column = [c for c in dims if "random" in c]
+glue("fact_dim_random", float(dims[random_column].values.mean()))
+glue("fact_dim_true", float(dims.drop(columns=random_column).values.mean()))
 glue("fact_inputs_last", inputs[-1])
 dims.round(1)
 
@@ -273,7 +277,9 @@ dims.round(1)
 # The learned channel weights use few of the available directions: about
 # {glue:text}`fact_dim_l1:.1f` of {glue:text}`fact_inputs_l1` in the first layer and
 # {glue:text}`fact_dim_last:.1f` of {glue:text}`fact_inputs_last` in the last, averaged over the
-# networks.
+# networks. The network trained on random labels spreads its weights over more directions
+# ({glue:text}`fact_dim_random:.1f` on average over the layers, against
+# {glue:text}`fact_dim_true:.1f` for the others).
 #
 # ## What the measurements support, layer by layer
 #
