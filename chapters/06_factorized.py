@@ -133,11 +133,11 @@ accuracy.round(1)
 # %% [markdown]
 # Accuracies are the mean over the last three epochs (on these small test sets the last epoch
 # alone moves by several points). On {glue:text}`fact_first`, the standard network reaches
-# {glue:text}`fact_standard_acc:.1f} %` and the factorized network with $m =$
-# {glue:text}`fact_m` frozen eigenvectors {glue:text}`fact_factorized_acc:.1f} %`, a ratio of
+# {glue:text}`fact_standard_acc:.1f` % and the factorized network with $m =$
+# {glue:text}`fact_m` frozen eigenvectors {glue:text}`fact_factorized_acc:.1f` %, a ratio of
 # {glue:text}`fact_acc_ratio:.2f`: on this small dataset the factorized network does better than
 # the standard one, with fewer learned parameters. Even $m =$ {glue:text}`fact_smallest_m`, the blob alone, gives
-# {glue:text}`fact_smallest_m_acc:.1f} %`. Learning the spatial filters adds little; learning how
+# {glue:text}`fact_smallest_m_acc:.1f` %. Learning the spatial filters adds little; learning how
 # to mix channels does the work.
 #
 # ## Comparing channel weights across networks

@@ -74,3 +74,14 @@ def test_every_number_cited_in_the_prose_is_glued(chapter):
     assert cited, "the prose cites no computed number"
     missing = sorted(n for n in cited if not any(re.fullmatch(p, n) for p in patterns))
     assert not missing, f"cited but never glued: {missing}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_glue_format_is_valid(chapter):
+    nb = jupytext.read(ROOT / "chapters" / f"{chapter}.py")
+    roles = [r for cell in nb.cells if cell.cell_type == "markdown"
+             for r in re.findall(r"\{glue:text\}`([^`]+)`", cell.source)]
+    for role in roles:
+        name, _, spec = role.partition(":")
+        assert name.isidentifier(), role
+        format(0.5, spec)  # raises ValueError on a malformed specifier such as ".1f} %"
