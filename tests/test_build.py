@@ -37,6 +37,10 @@ def test_report_flags_chapters_over_budget():
                           build.Run("02_slow", build.BUDGET_S + 1, 900, True)])
     assert "01_fast" in table and "over the" not in table.splitlines()[2]
     assert "over the" in table.splitlines()[3] and "total" in table
+    heavy = build.report([build.Run("03_heavy", 10.0, build.MEMORY_BUDGET_MB + 1, True)] * 2
+                         + [build.Run("04_long", build.BOOK_BUDGET_S, 100, True)])
+    assert "MB budget" in heavy.splitlines()[2] and "budget of the book" in heavy.splitlines()[-1]
+    assert "WARNING" not in build.report([build.Run("05_gpu", 10 * build.BUDGET_S, 100, True)], budgets=False)
 
 
 def test_unknown_chapter_is_rejected(capsys):

@@ -1,0 +1,168 @@
+"""Benchmark: the package's hot paths against their naive versions, in one run.
+
+- ``covariance``: Part I's streaming activation covariance (batch by batch) against stacking
+  every activation first, for the Part I CNN's first layer (positions count as samples).
+- ``patch_agop``: Chapter 7's patch-AGOP as WᵀGW against unfolding every patch
+  (two of VGG-11's layers; the full sweep is ``agop_vs_unfold.py``).
+- ``kernel``: Chapter 8's Laplace patch kernel and ridge solve against unfolded patches and one
+  linear solve per ridge, for several training-set sizes n.
+- ``inversion``: Chapter 9's inversion steps per second with the network truncated at the
+  inverted stage, against running the whole network and reading the stage with a hook.
+
+Every measurement runs in its own process, so that its peak memory (resident set size) is its
+own. Prints a table and writes ``_build/benchmarks/hot_paths.json``.
+
+    python benchmarks/hot_paths.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+# --- the measurements, each run in a child process -----------------------------------------
+
+
+def covariance(method: str, images: int) -> dict:
+    from deepinside import covariance, data, models
+
+    torch.manual_seed(0)
+    net = models.cnn([1, 32, 64], 28)
+    x = torch.rand(images, 1, 28, 28)
+    layer = models.hidden_layers(net)[0]
+    if method == "fast":
+        seconds, c = timed(lambda: covariance.activation_covariances(
+            net, data.ImageSet("bench", x, torch.zeros(images, dtype=torch.long), ("0",)), [layer])[0])
+    else:
+        def naive():
+            with torch.no_grad():
+                a = covariance.as_samples(net[: layer + 1](x)).double()
+            return a.T @ a / len(a)
+        seconds, c = timed(naive)
+    return {"seconds": seconds, "peak_mb": peak_mb(), "check": float(c.trace())}
+
+
+def patch_agop(method: str, layer: int) -> dict:
+    from agop_vs_unfold import measure
+
+    out = measure("patch_agop" if method == "fast" else "unfolded", layer, 2, torch.device("cpu"))
+    return {"seconds": out["seconds"], "peak_mb": out["peak_mb"], "check": out["trace"]}
+
+
+def kernel(method: str, n: int) -> dict:
+    from deepinside import covariance, data, rfm
+
+    g = torch.Generator().manual_seed(0)
+    bars = data.bars_in_noise(n, 1.0, g)
+    targets = F.one_hot(bars.y, 2).double()
+    m = torch.eye(9, dtype=torch.float64) + 0.1  # a metric that is not the identity
+    factor = covariance.sqrt_factor(m)
+    ridges = rfm.RIDGES
+    if method == "fast":
+        def run():
+            u = rfm.metric_patches(bars.x, factor, 3)
+            k = rfm.PatchKernel("laplace", 3).matrix(u, u)
+            return rfm.ridge_solutions(k / k.max(), targets, ridges)
+    else:
+        def run():
+            patches = F.unfold(bars.x.double(), 3)  # (n, 9, P)
+            mapped = torch.einsum("rd,ndp->npr", factor, patches).reshape(n, -1)
+            positions = patches.shape[-1]
+            k = torch.exp(-torch.cdist(mapped, mapped).div(math.sqrt(positions)))
+            k = k / k.max()
+            eye = torch.eye(n, dtype=torch.float64)
+            return [torch.linalg.solve(k + r * eye, targets) for r in ridges]
+    seconds, alphas = timed(run)
+    return {"seconds": seconds, "peak_mb": peak_mb(), "check": float(alphas[0].abs().sum())}
+
+
+def inversion(method: str, steps: int) -> dict:
+    from deepinside import data, inversion as inv, models
+
+    torch.manual_seed(0)
+    net = models.pretrained("resnet18", trained=False)
+    image = data.photographs(96, ("chelsea",))[0]
+    if method == "fast":
+        embed = models.resnet_embedding(net, "conv3", models.IMAGENET_MEAN, models.IMAGENET_STD)
+    else:
+        standardize = models.Standardize(models.IMAGENET_MEAN, models.IMAGENET_STD)
+        captured = {}
+        net.layer2.register_forward_hook(lambda module, inputs, output: captured.update(out=output))
+
+        def embed(x):
+            net(standardize(x))
+            return captured["out"]
+    seconds, result = timed(lambda: inv.invert(embed, image, steps, 0.2, normalize=True,
+                                               generator=torch.Generator().manual_seed(0)))
+    return {"seconds": seconds, "peak_mb": peak_mb(), "check": float(result.m_g[-1]),
+            "steps_per_second": steps / seconds}
+
+
+BENCHMARKS = {"covariance": covariance, "patch_agop": patch_agop, "kernel": kernel,
+              "inversion": inversion}
+
+
+def child(name: str, method: str, size: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", name, method, str(size)],
+                         check=True, capture_output=True, text=True,
+                         env={**os.environ, "DEEPINSIDE_NO_PROGRESS": "1"})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # name, method, size
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.child:
+        name, method, size = args.child
+        print(json.dumps(BENCHMARKS[name](method, int(size))))
+        return
+    sizes = {"covariance": [2000] if args.quick else [5000, 20000],
+             "patch_agop": [1] if args.quick else [1, 2],
+             "kernel": [300] if args.quick else [500, 1000, 2000],
+             "inversion": [5] if args.quick else [30]}
+    rows = []
+    for name, values in sizes.items():
+        for size in values:
+            fast, naive = child(name, "fast", size), child(name, "naive", size)
+            agree = abs(fast["check"] - naive["check"]) / max(abs(naive["check"]), 1e-12)
+            rows.append({"benchmark": name, "size": size, "fast": fast, "naive": naive,
+                         "time_ratio": naive["seconds"] / fast["seconds"],
+                         "peak_ratio": naive["peak_mb"] / fast["peak_mb"], "relative_difference": agree})
+            print(f"{name:11s} {size:>6}: {fast['seconds']:7.2f} s vs {naive['seconds']:7.2f} s "
+                  f"(×{rows[-1]['time_ratio']:.1f}), peak {fast['peak_mb']:6.0f} MB vs "
+                  f"{naive['peak_mb']:6.0f} MB (×{rows[-1]['peak_ratio']:.1f}); results agree to {agree:.1e}",
+                  flush=True)
+    out_dir = ROOT / "_build" / "benchmarks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "hot_paths.json").write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
