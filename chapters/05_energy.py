@@ -40,7 +40,7 @@ if "google.colab" in sys.modules:
 PROFILE = "quick"  # "quick": offline photo crops, CPU; "full": CIFAR-10
 SEED = 0  # seed of the initializations, data order, random labels and the linear CNN
 DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
-EPOCHS = None  # training epochs of the VGG networks (None: the profile's value)
+EPOCHS = None  # training epochs of its four networks (None: the profile's value)
 
 # %%
 import matplotlib.pyplot as plt

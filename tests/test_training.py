@@ -77,3 +77,15 @@ def test_adam_trains_and_unknown_optimizers_are_refused(digits):
     assert history[-1]["test_acc"] > 50
     with pytest.raises(ValueError, match="optimizer"):
         training.train(net, *digits, epochs=1, optimizer="lbfgs")
+
+
+def test_mixed_precision_trains_in_bfloat16_and_keeps_float32_weights(digits):
+    results = {}
+    for mixed in (False, True):
+        torch.manual_seed(0)
+        model = models.mlp([784, 32, 10])
+        history = training.train(model, *digits, epochs=3, lr=0.05, mixed_precision=mixed)
+        results[mixed] = (model, history)
+    model, history = results[True]
+    assert history[-1]["test_acc"] > 50 and model[1].weight.dtype == torch.float32
+    assert not torch.equal(model[1].weight, results[False][0][1].weight)  # bfloat16 forward passes
