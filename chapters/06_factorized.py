@@ -191,7 +191,7 @@ pointwise = models.pointwise_layers(reference.model)
 
 
 def learned_covariances(net):
-    return [weight_covariance(net.model[i].weight - net.initial[i].weight) for i in pointwise]
+    return [weight_covariance(net.model[i].weight - net.initial[i].weight).cpu() for i in pointwise]
 
 
 reference_cov = learned_covariances(reference)
