@@ -89,3 +89,12 @@ def test_mixed_precision_trains_in_bfloat16_and_keeps_float32_weights(digits):
     model, history = results[True]
     assert history[-1]["test_acc"] > 50 and model[1].weight.dtype == torch.float32
     assert not torch.equal(model[1].weight, results[False][0][1].weight)  # bfloat16 forward passes
+
+
+def test_random_numbers_after_training_do_not_depend_on_the_cache(digits, private_cache):
+    trained_now = fit(digits, seed=3)
+    after_training = torch.rand(3)
+    loaded = fit(digits, seed=3)
+    after_loading = torch.rand(3)
+    assert not trained_now.from_cache and loaded.from_cache
+    assert torch.equal(after_training, after_loading)

@@ -143,13 +143,16 @@ def trained(
     torch.manual_seed(seed)
     initial = build()
     model = copy.deepcopy(initial)
-    saved = load_checkpoint(path)
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        return TrainedModel(model.to(device).eval(), initial.to(device).eval(),
-                            saved["history"], from_cache=True)
-    history = train(model, train_set, test_set, seed=seed, device=device,
-                    desc=f"training {name}", **train_kwargs)
+    # loading and training consume random numbers differently (e.g. data loaders draw seeds):
+    # restore the generators afterwards so that what follows is the same either way
+    with torch.random.fork_rng():
+        saved = load_checkpoint(path)
+        if saved is not None:
+            model.load_state_dict(saved["model"])
+            return TrainedModel(model.to(device).eval(), initial.to(device).eval(),
+                                saved["history"], from_cache=True)
+        history = train(model, train_set, test_set, seed=seed, device=device,
+                        desc=f"training {name}", **train_kwargs)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     save_checkpoint(path, {"model": state, "history": history, "key": json.dumps(key, default=str)})
     return TrainedModel(model.eval(), initial.to(device).eval(), history)
