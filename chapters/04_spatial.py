@@ -69,22 +69,6 @@ def conv_weights(model):
     return [m.weight.detach().cpu() for m in model.modules() if isinstance(m, nn.Conv2d)]
 
 
-def learned(net):
-    """The learned part W − W₀ of every conv layer of a trained network."""
-    return [w - w0 for w, w0 in zip(conv_weights(net.model), conv_weights(net.initial))]
-
-
-def draw_eigenvectors(axes, vectors, label=None):
-    """Eigenvector images (r, k, k) along a row of axes, on a shared symmetric color scale."""
-    limit = float(vectors.abs().max())
-    for ax, v in zip(axes, vectors):
-        ax.imshow(v, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_xticks([]), ax.set_yticks([])
-        ax.spines[:].set_visible(False)
-    if label:
-        axes[0].set_ylabel(label, fontsize=9, rotation=0, ha="right", va="center")
-
-
 # %% [markdown]
 # ## The networks
 #
@@ -129,7 +113,7 @@ pd.DataFrame([{"network": label, "test accuracy (%)": net.test_accuracy,
 # We therefore study the **learned part** $W - W_0$, and compare with $W$ itself below.
 
 # %%
-ref_learned = learned(nets[reference])
+ref_learned = nets[reference].learned_conv_weights()
 ref_initial = conv_weights(nets[reference].initial)
 spectra = [spatial.spatial_eigenvectors(w) for w in ref_learned]
 k2 = ref_size**2
@@ -173,7 +157,7 @@ shares.round(2)
 show_ranks = min(6, k2)
 fig, axes = plt.subplots(len(spectra), show_ranks, figsize=(1.3 * show_ranks + 1, 1.2 * len(spectra)))
 for layer, (values, vectors) in enumerate(spectra, start=1):
-    draw_eigenvectors(axes[layer - 1], vectors[:show_ranks], f"layer {layer}")
+    plotting.show_filters(axes[layer - 1], vectors[:show_ranks], f"layer {layer}")
 for rank, ax in enumerate(axes[0], start=1):
     ax.set_title(f"rank {rank}", fontsize=9)
 fig.suptitle(f"Spatial eigenvectors of the learned filters ({reference})", y=1.0)
@@ -231,7 +215,7 @@ def top_vectors(weights, size):
 comparisons = {}
 for label, (name, k, random) in variants.items():
     if label != reference:
-        other = top_vectors(learned(nets[label]), ref_size)
+        other = top_vectors(nets[label].learned_conv_weights(), ref_size)
         kind = ("filter size" if k != ref_size else "random labels" if random else "dataset")
         comparisons[f"{kind}: {label}"] = [spatial.subspace_overlap(a, b) for a, b in zip(tops, other)]
 comparisons["random filters"] = [spatial.subspace_overlap(a, b)
@@ -275,10 +259,10 @@ similarity.round(2)
 middle = n_layers // 2
 fig, axes = plt.subplots(len(nets) + 1, show_ranks, figsize=(1.3 * show_ranks + 3, 1.2 * (len(nets) + 1)))
 for row, (label, net) in enumerate(nets.items()):
-    vectors = spatial.spatial_eigenvectors(learned(net)[middle - 1])[1][:show_ranks]
-    draw_eigenvectors(axes[row], spatial.resample(vectors, ref_size), label)
+    vectors = spatial.spatial_eigenvectors(net.learned_conv_weights()[middle - 1])[1][:show_ranks]
+    plotting.show_filters(axes[row], spatial.resample(vectors, ref_size), label)
 random_vectors = spatial.spatial_eigenvectors(ref_initial[middle - 1])[1][:show_ranks]
-draw_eigenvectors(axes[-1], random_vectors, "random filters")
+plotting.show_filters(axes[-1], random_vectors, "random filters")
 fig.suptitle(f"Layer {middle}: top spatial eigenvectors", y=1.0)
 plt.tight_layout()
 plt.show()

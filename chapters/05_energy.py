@@ -51,6 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepinside import data, energy, plotting, recipes
+from deepinside.cnfa import matrix_correlation
 from deepinside.notebook import glue
 from deepinside.runtime import progress
 
@@ -152,11 +153,11 @@ table = pd.DataFrame([{"network": label, "test accuracy (%)": net.test_accuracy,
                        "peak at direction": int(profiles[label].argmax()) + 1,
                        "fitted s": fits[label][0], "formula correlation": fits[label][1]}
                       for label, net in nets.items()])
-true_vs_random = {arch: energy.pearson(profiles[f"{arch}, true labels"], profiles[f"{arch}, random labels"])
+true_vs_random = {arch: matrix_correlation(profiles[f"{arch}, true labels"], profiles[f"{arch}, random labels"])
                   for arch in ("VGG", "ResNet")}
 glue("energy_true_vs_random_corr", float(np.mean(list(true_vs_random.values()))))
 glue("energy_true_vs_random_corr_min", min(true_vs_random.values()))
-glue("energy_vgg_vs_resnet_corr", energy.pearson(profiles["VGG, true labels"], profiles["ResNet, true labels"]))
+glue("energy_vgg_vs_resnet_corr", matrix_correlation(profiles["VGG, true labels"], profiles["ResNet, true labels"]))
 glue("energy_formula_corr", float(table["formula correlation"].mean()))
 glue("energy_formula_corr_min", float(table["formula correlation"].min()))
 table.round(3)
@@ -210,13 +211,13 @@ linear_profiles = {t: energy.energy_profile(w, start, lin_basis) for t, w in fil
 
 def mean_corr(c):
     """Mean correlation over the checkpoints of the formula with s = c·η·t."""
-    return np.mean([energy.pearson(energy.whitening_profile(lin_lambdas, c * eta * t), e)
+    return np.mean([matrix_correlation(energy.whitening_profile(lin_lambdas, c * eta * t), e)
                     for t, e in linear_profiles.items()])
 
 
 grid = np.logspace(-2, 2, 200)
 c_best = float(grid[np.argmax([mean_corr(c) for c in progress(grid, "fitting c")])])
-per_t = {t: energy.pearson(energy.whitening_profile(lin_lambdas, c_best * eta * t), e)
+per_t = {t: matrix_correlation(energy.whitening_profile(lin_lambdas, c_best * eta * t), e)
          for t, e in linear_profiles.items()}
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
@@ -229,7 +230,7 @@ for (t, e), color in zip(linear_profiles.items(), colors):
 axes[0].set(xlabel="principal direction i", ylabel="energy (max = 1)",
             title="linear CNN: measured (dots), formula with s = c·η·t (lines)")
 axes[0].legend(fontsize=7)
-axes[1].plot(checkpoints, [energy.pearson(linear_profiles[t], lin_lambdas) for t in checkpoints], "o-",
+axes[1].plot(checkpoints, [matrix_correlation(linear_profiles[t], lin_lambdas) for t in checkpoints], "o-",
              color="C0")
 axes[1].set(xscale="log", xlabel="gradient-descent step t", title="from PCA-like to whitening")
 axes[1].set_ylabel(r"correlation with $\lambda$ (PCA-like)", color="C0")
@@ -248,8 +249,8 @@ glue("energy_linear_first_t", first_t)
 glue("energy_linear_last_t", last_t)
 glue("energy_linear_peak_first", int(linear_profiles[first_t].argmax()) + 1)
 glue("energy_linear_peak_last", int(linear_profiles[last_t].argmax()) + 1)
-glue("energy_linear_pca_first", energy.pearson(linear_profiles[first_t], lin_lambdas))
-glue("energy_linear_pca_last", energy.pearson(linear_profiles[last_t], lin_lambdas))
+glue("energy_linear_pca_first", matrix_correlation(linear_profiles[first_t], lin_lambdas))
+glue("energy_linear_pca_last", matrix_correlation(linear_profiles[last_t], lin_lambdas))
 
 # %% [markdown]
 # One constant $c =$ {glue:text}`energy_linear_c:.2f` in $s = c\,\eta t$ serves every checkpoint:

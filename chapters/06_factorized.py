@@ -69,11 +69,8 @@ print(settings)
 # %%
 filters = recipes.universal_filters(PROFILE, SEED, device)
 fig, axes = plt.subplots(1, len(filters), figsize=(1.2 * len(filters), 1.6))
-limit = float(filters.abs().max())
-for i, (ax, f) in enumerate(zip(axes, filters), start=1):
-    ax.imshow(f, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    ax.set_xticks([]), ax.set_yticks([])
-    ax.spines[:].set_visible(False)
+plotting.show_filters(axes, filters)
+for i, ax in enumerate(axes, start=1):
     ax.set_title(f"{i}", fontsize=9)
 fig.suptitle("universal spatial eigenvectors (3×3), largest first", y=1.08)
 plt.show()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .cnfa import matrix_correlation
 from .covariance import eigh_desc
 
 
@@ -69,11 +70,6 @@ def whitening_profile(lambdas: torch.Tensor, s: float) -> torch.Tensor:
     return profile / profile.max()
 
 
-def pearson(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Pearson correlation of two vectors."""
-    return float(torch.corrcoef(torch.stack([a.double().flatten(), b.double().flatten()]))[0, 1])
-
-
 def fit_profile(lambdas: torch.Tensor, measured: torch.Tensor,
                 grid: torch.Tensor | None = None) -> tuple[float, float]:
     """The s of :func:`whitening_profile` that maximizes the Pearson correlation with
@@ -83,7 +79,7 @@ def fit_profile(lambdas: torch.Tensor, measured: torch.Tensor,
     if grid is None:
         lo, hi = 1e-3 / float(lam.max()) ** 2, 1e3 / float(lam.min()) ** 2
         grid = torch.logspace(torch.log10(torch.tensor(lo)), torch.log10(torch.tensor(hi)), 400)
-    scores = [pearson(whitening_profile(lam, float(s)), measured) for s in grid]
+    scores = [matrix_correlation(whitening_profile(lam, float(s)), measured) for s in grid]
     best = int(torch.tensor(scores).argmax())
     return float(grid[best]), scores[best]
 

@@ -37,6 +37,18 @@ def show_images(images: ImageSet, count: int = 10, title: str | None = None) -> 
     return fig
 
 
+def show_filters(axes: Sequence[plt.Axes], filters: torch.Tensor, label: str | None = None) -> None:
+    """Filter images (n, k, k) along ``axes``, on one color scale symmetric about 0, without
+    ticks or frame; ``label`` names the row."""
+    limit = float(filters.abs().max())
+    for ax, f in zip(axes, filters):
+        ax.imshow(f, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.spines[:].set_visible(False)
+    if label:
+        axes[0].set_ylabel(label, fontsize=9, rotation=0, ha="right", va="center")
+
+
 def rank_plot(ax: plt.Axes, values: Sequence[float] | torch.Tensor, label: str | None = None,
               loglog: bool = True, **kwargs) -> None:
     """Plot sorted values against their rank 1, 2, …"""

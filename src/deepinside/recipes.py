@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data, models, rfm
+from .spatial import universal_eigenvectors
 from .runtime import choose_profile, pick_device, seed_everything
 from .training import TrainedModel, train, trained
 
@@ -308,13 +309,9 @@ def factorized_session(profile: str, seed: int, device: str = "auto", **override
 def universal_filters(profile: str, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """Chapter 4's universal spatial eigenvectors (3×3, pooled over the layers of the learned
     part W − W₀ of its 3×3 network), largest first: (9, 3, 3)."""
-    from .spatial import universal_eigenvectors
-
     settings = choose_profile(profile, SPATIAL)
     net = vgg_network(settings, settings["reference"][0], 3, seed, device=device)
-    convs = [(m.weight.detach().cpu(), m0.weight.detach().cpu()) for m, m0 in
-             zip(net.model.modules(), net.initial.modules()) if isinstance(m, torch.nn.Conv2d)]
-    return universal_eigenvectors([w - w0 for w, w0 in convs])[1].float()
+    return universal_eigenvectors(net.learned_conv_weights())[1].float()
 
 
 def factorized_data(settings: dict[str, Any], generator: torch.Generator) -> dict[str, tuple]:

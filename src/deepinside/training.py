@@ -46,6 +46,11 @@ class TrainedModel:
         """Test accuracy (%) averaged over the ``last`` epochs, steadier than the last one."""
         return sum(r["test_acc"] for r in self.history[-last:]) / len(self.history[-last:])
 
+    def learned_conv_weights(self) -> list[torch.Tensor]:
+        """What training added to each conv layer, W − W₀, first to last, on the CPU."""
+        pairs = zip(self.model.modules(), self.initial.modules())
+        return [(m.weight - m0.weight).detach().cpu() for m, m0 in pairs if isinstance(m, nn.Conv2d)]
+
 
 @torch.no_grad()
 def accuracy(model: nn.Module, images: ImageSet, device: torch.device | str = "cpu",
