@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= quick
 
-.PHONY: book test unit env lock clean
+.PHONY: book test unit teaching env lock clean
 
 book: env  ## environment, execute every chapter (PROFILE=quick|full), build _build/html
 	$(PY) -m deepinside.build --profile $(PROFILE)
@@ -14,6 +14,9 @@ test: book  ## the book, then the unit tests and the checks of the chapters' cla
 
 unit: env  ## unit tests only (no chapter execution)
 	$(PY) -m pytest -m "not chapters"
+
+teaching: env  ## student and instructor copies of the chapters, into _build/teaching
+	$(PY) -m deepinside.teaching
 
 env: $(VENV)/.installed
 

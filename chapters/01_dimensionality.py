@@ -25,7 +25,7 @@
 # i.e. projecting on the top principal directions and measuring the accuracy that remains, tells us
 # which of those directions matter.
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/01_dimensionality.ipynb)
+# [![Open In Colab](../book/_static/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/01_dimensionality.ipynb)
 
 # %% tags=["hide-cell"]
 # Setup: on Colab, install the book's helper package (elsewhere it is already installed).
@@ -49,7 +49,7 @@ import pandas as pd
 import torch
 
 from deepinside import covariance as cov
-from deepinside import models, plotting, recipes, runtime
+from deepinside import interactive, models, plotting, recipes, runtime
 from deepinside.notebook import glue
 
 settings = runtime.choose_profile(PROFILE, recipes.PART1, epochs=EPOCHS)
@@ -336,6 +336,40 @@ glue("dim_mlp_l1_rank90_share", 100 * rank90 / weights["mlp", 1]["n"]);
 # eigenvalues beyond the Marchenko–Pastur edge: the accuracy is mostly recovered around there.
 # The directions that training pulled out of the random bulk are the ones the network uses.
 #
+# **Explore the clipping.** In a live notebook (Jupyter or Colab), pick a layer and drag the rank:
+# the left panel shows which eigenvalues are kept, the right one the accuracy that remains. The
+# printed page shows the MLP's first layer at rank {glue:text}`dim_mlp_l1_rank90`.
+
+# %%
+layer_keys = {f"{name.upper()} layer {k}": (name, k) for name, k in weight_clip}
+
+
+def draw_clipping(layer, rank):
+    """Kept eigenvalues of one layer's weight covariance, and the accuracy clipped at ``rank``."""
+    w, curve = weights[layer_keys[layer]], weight_clip[layer_keys[layer]]
+    rank = min(rank, len(curve))
+    values = w["trained"].numpy().clip(min=1e-12)
+    ranks = np.arange(1, len(values) + 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    left.plot(ranks, values, color="lightgray", label="dropped")
+    left.plot(ranks[:rank], values[:rank], "o", ms=3, color="C0", label=f"kept: top {rank}")
+    left.axhline(cov.mp_support(w["ratio"], w["variance"])[1], color="k", ls="--", lw=1,
+                 label="Marchenko–Pastur edge")
+    left.set(xscale="log", yscale="log", xlabel="rank", ylabel="eigenvalue",
+             title=f"{layer}: weight spectrum")
+    left.legend(fontsize="small")
+    right.plot(ranks[:len(curve)], curve, color="C0")
+    right.plot(rank, curve[rank - 1], "o", color="C3")
+    right.axhline(chance, color="gray", ls=":")
+    right.set(xscale="log", xlabel="rank k", ylabel="test accuracy (%)",
+              title=f"clipped to rank {rank}: {curve[rank - 1]:.1f} %")
+    fig.tight_layout()
+
+
+interactive.explore(draw_clipping, {"layer": "MLP layer 1", "rank": rank90}, layer=list(layer_keys),
+                    rank=range(1, max(len(c) for c in weight_clip.values()) + 1))
+
+# %% [markdown]
 # ### The same analysis for the CNN
 #
 # For the CNN, a first-layer neuron is a $5\times5$ filter on a single input channel ($d = 25$)
@@ -430,9 +464,9 @@ print(f"top {rank90} directions: {top_acc:.1f} %; bottom {rank90} directions: {b
 # %% [markdown]
 # ## References
 #
-# - F. Guth, B. Ménard, G. Rochette, S. Mallat. *A Rainbow in Deep Network Black Boxes*. 2023,
-#   arXiv:2305.18512.
-# - V. A. Marchenko, L. A. Pastur. *Distribution of eigenvalues for some sets of random matrices*.
-#   Mathematics of the USSR-Sbornik, 1967.
-# - The tutorial "Comparing latent dimensions of representations and weights" (Bonner Lab CCN
-#   tutorial, 2023), whose experiments this chapter follows.
+# - The analyses of this chapter follow the tutorial of {footcite:t}`bonnerlab2023tutorial`, itself
+#   based on {footcite:t}`guth2023rainbow`.
+# - The law of random weights is due to {footcite:t}`marchenko1967distribution`.
+#
+# ```{footbibliography}
+# ```

@@ -25,7 +25,7 @@
 # weights. We also compute linear CKA, a popular similarity that needs no alignment, and say
 # what each measure is blind to.
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/02_alignment.ipynb)
+# [![Open In Colab](../book/_static/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/02_alignment.ipynb)
 
 # %% tags=["hide-cell"]
 # Setup: on Colab, install the book's helper package (elsewhere it is already installed).
@@ -344,9 +344,9 @@ print(f"r² on the 50 fitting images: {fit_r2:.3f}; on the test images: {test_r2
 # %% [markdown]
 # ## References
 #
-# - F. Guth, B. Ménard, G. Rochette, S. Mallat. *A Rainbow in Deep Network Black Boxes*. 2023,
-#   arXiv:2305.18512.
-# - S. Kornblith, M. Norouzi, H. Lee, G. Hinton. *Similarity of Neural Network Representations
-#   Revisited*. ICML 2019.
-# - P. H. Schönemann. *A generalized solution of the orthogonal Procrustes problem*.
-#   Psychometrika, 1966.
+# - Aligning networks by rotations of their activations: {footcite:t}`guth2023rainbow`.
+# - Centered kernel alignment (CKA): {footcite:t}`kornblith2019similarity`.
+# - The orthogonal Procrustes problem: {footcite:t}`schonemann1966procrustes`.
+#
+# ```{footbibliography}
+# ```

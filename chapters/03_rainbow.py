@@ -23,7 +23,7 @@
 # covariances, and draw *new random weights* with those covariances. If the covariances hold what
 # the network learned, the new network should classify well without a single step of training.
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/03_rainbow.ipynb)
+# [![Open In Colab](../book/_static/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/03_rainbow.ipynb)
 
 # %% tags=["hide-cell"]
 # Setup: on Colab, install the book's helper package (elsewhere it is already installed).
@@ -195,8 +195,10 @@ print(rainbow.sample_weights(mlp[1].weight.detach().cpu(), neurons=1024).shape)
 # %% [markdown]
 # ## References
 #
-# - F. Guth, B. Ménard, G. Rochette, S. Mallat. *A Rainbow in Deep Network Black Boxes*. 2023,
-#   arXiv:2305.18512.
-# - F. Guth, J. Zarka, S. Mallat. *Phase Collapse in Neural Networks*. ICLR 2022.
-# - The tutorial "Comparing latent dimensions of representations and weights" (Bonner Lab CCN
-#   tutorial, 2023).
+# - Rainbow networks, sampled from weight covariances: {footcite:t}`guth2023rainbow`, as presented in the
+#   tutorial of {footcite:t}`bonnerlab2023tutorial`.
+# - Learned scattering networks, whose fixed spatial filters make generation more accurate:
+#   {footcite:t}`guth2022phase`.
+#
+# ```{footbibliography}
+# ```

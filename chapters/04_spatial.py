@@ -29,7 +29,7 @@
 # the factorized networks of Chapter 6, which freeze these eigenvectors and learn only how to mix
 # channels.
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/04_spatial.ipynb)
+# [![Open In Colab](../book/_static/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/04_spatial.ipynb)
 
 # %% tags=["hide-cell"]
 # Setup: on Colab, install the book's helper package (elsewhere it is already installed).
@@ -54,7 +54,7 @@ import seaborn as sns
 import torch
 from torch import nn
 
-from deepinside import plotting, recipes, spatial
+from deepinside import interactive, plotting, recipes, spatial
 from deepinside.notebook import glue
 from deepinside.runtime import progress
 
@@ -170,6 +170,37 @@ plt.show()
 # close). Beyond the third rank the eigenvectors are still noisy after this short training; the
 # source, training far longer, sees smooth higher-order patterns there too.
 #
+# **Explore the eigenvectors.** In a live notebook, choose a network, a layer, the weights to
+# decompose and how many eigenvectors to show. The printed page shows the learned part of the
+# reference network's first layer.
+
+# %%
+def draw_eigenvectors(network, layer, weights, rank):
+    """Spectrum and top ``rank`` spatial eigenvectors of one layer of one network."""
+    learned = nets[network].learned_conv_weights()[layer - 1]
+    initial = conv_weights(nets[network].initial)[layer - 1]
+    w = {"learned W − W₀": learned, "trained W": learned + initial, "random W₀": initial}[weights]
+    values, vectors = spatial.spatial_eigenvectors(w)
+    rank = min(rank, len(values))
+    fig, axes = plt.subplots(1, rank + 1, figsize=(3.2 + 1.3 * rank, 2.4),
+                             gridspec_kw={"width_ratios": [2.4] + [1] * rank})
+    share = (values / values.sum()).numpy()
+    axes[0].semilogy(np.arange(1, len(share) + 1), share, "o-", ms=3, color="lightgray")
+    axes[0].semilogy(np.arange(1, rank + 1), share[:rank], "o", ms=4, color="C0")
+    axes[0].set(xlabel="rank", ylabel="share", title=f"layer {layer}: {weights}")
+    plotting.show_filters(axes[1:], vectors[:rank])
+    for r, ax in enumerate(axes[1:], start=1):
+        ax.set_title(f"{r}: {share[r - 1]:.0%}", fontsize=9)
+    fig.suptitle(network, y=1.02)
+    plt.tight_layout()
+
+
+interactive.explore(draw_eigenvectors, {"network": reference, "layer": 1, "weights": "learned W − W₀",
+                                        "rank": RANKS},
+                    network=list(nets), layer=range(1, len(ref_learned) + 1),
+                    weights=["learned W − W₀", "trained W", "random W₀"], rank=range(1, 10))
+
+# %% [markdown]
 # ## Measuring "the same"
 #
 # Eigenvectors with close eigenvalues can swap ranks or rotate into each other, so comparing them
@@ -313,11 +344,10 @@ plt.show()
 # %% [markdown]
 # ## References
 #
-# - F. Guth, B. Ménard. *On the universality of neural encodings in CNNs*. 2024 (spatial
-#   eigenvectors, factorized networks).
-# - A. Trockman, D. Willmott, J. Z. Kolter. *Understanding the covariance structure of
-#   convolutional filters*. ICLR 2023.
-# - K. Simonyan, A. Zisserman. *Very deep convolutional networks for large-scale image
-#   recognition*. ICLR 2015 (VGG).
-# - C. Zhang, S. Bengio, M. Hardt, B. Recht, O. Vinyals. *Understanding deep learning (still)
-#   requires rethinking generalization*. Communications of the ACM, 2021 (random labels).
+# - Universal spatial eigenvectors and factorized networks: {footcite:t}`guth2024universality`.
+# - The covariance structure of convolutional filters: {footcite:t}`trockman2023covariance`.
+# - VGG networks: {footcite:t}`simonyan2015vgg`.
+# - Training on random labels: {footcite:t}`zhang2021rethinking`.
+#
+# ```{footbibliography}
+# ```

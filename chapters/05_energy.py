@@ -25,7 +25,7 @@
 # is not about the task. A linear theory explains the shape: gradient descent first picks up the
 # strongest patch directions (like PCA), then moves toward equalizing them (whitening).
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/05_energy.ipynb)
+# [![Open In Colab](../book/_static/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/05_energy.ipynb)
 
 # %% tags=["hide-cell"]
 # Setup: on Colab, install the book's helper package (elsewhere it is already installed).
@@ -315,9 +315,9 @@ print("|cosine| between matched directions:",
 # %% [markdown]
 # ## References
 #
-# - R. Chowers, Y. Weiss. *What do CNNs learn in the first layer and why? A linear systems
-#   perspective*. ICML 2023 (energy profiles, the linear theory).
-# - S. Chadha, R. Sahu. *Reproduction: What do CNNs learn in the first layer and why? A linear
-#   systems perspective*. 2023.
-# - C. Zhang, S. Bengio, M. Hardt, B. Recht, O. Vinyals. *Understanding deep learning (still)
-#   requires rethinking generalization*. Communications of the ACM, 2021 (random labels).
+# - Energy profiles and the linear theory: {footcite:t}`chowers2023firstlayer`, reproduced by
+#   {footcite:t}`chadha2023reproduction`.
+# - Training on random labels: {footcite:t}`zhang2021rethinking`.
+#
+# ```{footbibliography}
+# ```

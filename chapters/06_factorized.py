@@ -25,7 +25,7 @@
 # networks trained on different data? Channels, unlike pixels, come in an arbitrary order, so we
 # first align the networks (the method of Part I) and then compare their weight covariances.
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/06_factorized.ipynb)
+# [![Open In Colab](../book/_static/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/06_factorized.ipynb)
 
 # %% tags=["hide-cell"]
 # Setup: on Colab, install the book's helper package (elsewhere it is already installed).
@@ -346,10 +346,10 @@ print(f"aligned: {at('same data, other seed', 2):.2f}; unaligned: "
 # %% [markdown]
 # ## References
 #
-# - F. Guth, B. Ménard. *On the universality of neural encodings in CNNs*. 2024 (factorized
-#   networks, comparing aligned channel-weight covariances).
-# - F. Guth, B. Ménard, G. Rochette, S. Mallat. *A Rainbow in Deep Network Black Boxes*. 2023
-#   (alignment of hidden representations, weight covariances).
-# - F. Chollet. *Xception: deep learning with depthwise separable convolutions*. CVPR 2017.
-# - D. Bures. *An extension of Kakutani's theorem on infinite product measures to the tensor
-#   product of semifinite w*-algebras*. Transactions of the AMS, 1969 (the Bures metric).
+# - Factorized networks and aligned channel-weight covariances: {footcite:t}`guth2024universality`.
+# - Aligning hidden representations; weight covariances: {footcite:t}`guth2023rainbow`.
+# - Depthwise separable convolutions: {footcite:t}`chollet2017xception`.
+# - The Bures metric: {footcite:t}`bures1969extension`.
+#
+# ```{footbibliography}
+# ```

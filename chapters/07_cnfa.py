@@ -28,7 +28,7 @@
 # test the ansatz on a small trained CNN, layer by layer. We then look at what the matrices do to
 # photographs and check the one case where the ansatz is a theorem.
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/07_cnfa.ipynb)
+# [![Open In Colab](../book/_static/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/07_cnfa.ipynb)
 
 # %% tags=["hide-cell"]
 # Setup: on Colab, install the book's helper package (elsewhere it is already installed).
@@ -522,7 +522,8 @@ for name in layers:
 # %% [markdown]
 # ## References
 #
-# - D. Beaglehole, A. Radhakrishnan, P. Pandit, M. Belkin. *Mechanism of feature learning in
-#   convolutional neural networks*. 2023, arXiv:2309.00570.
-# - A. Radhakrishnan, D. Beaglehole, P. Pandit, M. Belkin. *Mechanism for feature learning in
-#   neural networks and backpropagation-free machine learning models*. Science, 2024.
+# - The Convolutional Neural Feature Ansatz: {footcite:t}`beaglehole2023cnfa`.
+# - The Neural Feature Ansatz of fully connected networks and RFM: {footcite:t}`radhakrishnan2024rfm`.
+#
+# ```{footbibliography}
+# ```

@@ -30,7 +30,7 @@
 # of noise. We then look at what $M$ learned (edge detectors), stack ConvRFMs into a deep
 # model, and measure what all this costs.
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/08_convrfm.ipynb)
+# [![Open In Colab](../book/_static/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/08_convrfm.ipynb)
 
 # %% tags=["hide-cell"]
 # Setup: on Colab, install the book's helper package (elsewhere it is already installed).
@@ -420,11 +420,10 @@ for power in (1, 2):
 # %% [markdown]
 # ## References
 #
-# - D. Beaglehole, A. Radhakrishnan, P. Pandit, M. Belkin. *Mechanism of feature learning in
-#   convolutional neural networks*. 2023, arXiv:2309.00570 (ConvRFM, Algorithms 1 and 2,
-#   appendix B).
-# - A. Radhakrishnan, D. Beaglehole, P. Pandit, M. Belkin. *Mechanism for feature learning in
-#   neural networks and backpropagation-free machine learning models*. Science, 2024 (RFM).
-# - S. Karp, E. Winston, Y. Li, A. Singh. *Local signal adaptivity: provable feature learning in
-#   neural networks beyond kernels*. NeurIPS 2021 (the bars and digits tasks).
-# - Y. Cho, L. Saul. *Kernel methods for deep learning*. NeurIPS 2009 (arc-cosine kernels).
+# - ConvRFM and Deep ConvRFM (Algorithms 1 and 2, appendix B): {footcite:t}`beaglehole2023cnfa`.
+# - Recursive feature machines (RFM): {footcite:t}`radhakrishnan2024rfm`.
+# - The bars and digits tasks of local signal adaptivity: {footcite:t}`karp2021local`.
+# - Arc-cosine kernels: {footcite:t}`cho2009kernel`.
+#
+# ```{footbibliography}
+# ```

@@ -30,7 +30,7 @@
 # and shows that a network trained on pure noise reads a photograph differently from one
 # trained on photographs.
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/09_inversion.ipynb)
+# [![Open In Colab](../book/_static/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/09_inversion.ipynb)
 
 # %% tags=["hide-cell"]
 # Setup: on Colab, install the book's helper package (elsewhere it is already installed).
@@ -56,7 +56,7 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from deepinside import data, inversion, models, plotting, recipes
+from deepinside import data, interactive, inversion, models, plotting, recipes
 from deepinside.notebook import glue
 from deepinside.runtime import progress
 
@@ -206,7 +206,8 @@ paths = {}
 for stage in ("conv2", "conv5"):
     embed = models.resnet_embedding(deep_net, stage, deep_mean, deep_std)
     paths[stage] = inversion.invert(embed, cat, settings["deep_steps"], settings["deep_lr"],
-                                    normalize=True, generator=generator, desc=f"inverting {stage}")
+                                    normalize=True, keep_images=True, generator=generator,
+                                    desc=f"inverting {stage}")
 
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), gridspec_kw={"width_ratios": [1.4, 1.4, 1, 1]})
 for stage, r in paths.items():
@@ -238,6 +239,28 @@ glue("inv_nonunique_mi", deep.m_i[-1].item())
 # layer does not see. At conv2 the cat is still recognizable, but the input distance also stops
 # falling long before the embedding distance does.
 #
+# **Explore the descent.** In a live notebook, step through either run and watch the image
+# against the two distances. The printed page shows conv5 after the first tenth of the run.
+
+# %%
+def draw_descent(stage, step):
+    """The input at a recorded ``step`` of the descent at ``stage``, and where it is on the curves."""
+    r = paths[stage]
+    at = int(np.searchsorted(r.steps.numpy(), step))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), gridspec_kw={"width_ratios": [1, 1.4, 1.4]})
+    show(axes[0], r.images[at], f"{stage}, step {step}")
+    for ax, values, label in ((axes[1], r.m_g / r.m_s, "$m_g / m_s$"), (axes[2], r.m_i, "$m_i$")):
+        ax.plot(r.steps, values)
+        ax.plot(r.steps[at], values[at], "o", color="C3")
+        ax.set(xlabel="step", ylabel=label)
+    axes[1].set_yscale("log")
+    plt.tight_layout()
+
+
+interactive.explore(draw_descent, {"stage": "conv5", "step": int(deep.steps[tenth])},
+                    stage=list(paths), step=deep.steps.tolist())
+
+# %% [markdown]
 # ## Why: linear networks, where everything can be computed
 #
 # Take a multilayer perceptron with **no non-linearity**, weights and biases initialized as
@@ -544,10 +567,11 @@ print(f"stall distance / starting distance: {width_runs[under][1] / start_error:
 # %% [markdown]
 # ## References
 #
-# - B. L. Badger. *Depth and representation in vision models*. Technical report, 2022
-#   (the inversion method, $m_g$, $m_s$, $m_i$, the MLP experiments, networks trained on noise).
-# - A. Mahendran, A. Vedaldi. *Understanding deep image representations by inverting them*.
-#   CVPR 2015.
-# - K. He, X. Zhang, S. Ren, J. Sun. *Deep residual learning for image recognition*. CVPR 2016.
-# - C. Zhang, S. Bengio, M. Hardt, B. Recht, O. Vinyals. *Understanding deep learning (still)
-#   requires rethinking generalization*. Communications of the ACM, 2021 (memorizing noise).
+# - The inversion method, $m_g$, $m_s$, $m_i$, the MLP experiments and networks trained on noise:
+#   {footcite:t}`badger2022depth`.
+# - Inverting deep image representations: {footcite:t}`mahendran2015inverting`.
+# - Residual networks: {footcite:t}`he2016resnet`.
+# - Memorizing noise: {footcite:t}`zhang2021rethinking`.
+#
+# ```{footbibliography}
+# ```

@@ -47,3 +47,22 @@ def test_unknown_chapter_is_rejected(capsys):
     with pytest.raises(SystemExit):
         build.main(["--chapters", "77_missing", "--no-html"])
     assert "not chapters of _toc.yml" in capsys.readouterr().err
+
+
+def test_chapters_execute_with_static_explorers(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "ROOT", tmp_path)
+    monkeypatch.setattr(build, "STAGE", tmp_path / "_build" / "stage")
+    (tmp_path / "chapters").mkdir()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("PROFILE = 'quick'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("from deepinside import interactive\nassert interactive.is_static()"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "chapters" / "98_explorer.ipynb")
+    assert build.execute("98_explorer", {"PROFILE": "quick"}).ok
+
+
+def test_html_only_and_no_html_exclude_each_other(capsys):
+    with pytest.raises(SystemExit):
+        build.main(["--html-only", "--no-html"])
+    assert "not allowed with" in capsys.readouterr().err

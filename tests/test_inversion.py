@@ -93,6 +93,19 @@ def test_shift_reference_and_clamp():
     assert 0.0 <= r.image.min() and r.image.max() <= 1.0
 
 
+def test_kept_images_are_the_inputs_whose_distances_were_recorded():
+    target, embed = _image(), _linear_embed(10, 24)
+    g = lambda: torch.Generator().manual_seed(3)
+    r = inversion.invert(embed, target, 7, 0.5, record_every=3, keep_images=True, generator=g())
+    assert r.images.shape == (len(r.steps), *target.shape)
+    m_i = torch.linalg.vector_norm((r.images - target).flatten(1), dim=1)
+    m_g = torch.linalg.vector_norm((embed(r.images) - embed(target[None])), dim=1)
+    torch.testing.assert_close(m_i, r.m_i), torch.testing.assert_close(m_g.detach(), r.m_g)
+    torch.testing.assert_close(r.images[-1], r.image)
+    plain = inversion.invert(embed, target, 7, 0.5, record_every=3, generator=g())
+    assert plain.images is None and torch.equal(plain.image, r.image)  # keeping changes nothing
+
+
 def test_invert_rejects_bad_inputs():
     embed = _linear_embed(10, 24)
     with pytest.raises(ValueError, match="loss"):

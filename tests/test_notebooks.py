@@ -1,5 +1,6 @@
 """Every chapter is a synced pair, committed without outputs, and follows the chapter template."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def test_chapter_template(chapter):
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     badge = f"https://colab.research.google.com/github/{REPO}/blob/main/chapters/{chapter}.ipynb"
-    assert badge in nb.cells[0].source, "the first cell carries the Colab badge of this chapter"
+    assert f"[![Open In Colab](../book/_static/colab-badge.svg)]({badge})" in nb.cells[0].source, \
+        "the first cell carries the Colab badge of this chapter, its image served by the book"
     setup = code[0].source
     assert 'if "google.colab" in sys.modules:' in setup and f"git+{REPO_URL}" in setup
     parameters = [c for c in code if "parameters" in c.metadata.get("tags", [])]
@@ -85,3 +87,51 @@ def test_every_glue_format_is_valid(chapter):
         name, _, spec = role.partition(":")
         assert name.isidentifier(), role
         format(0.5, spec)  # raises ValueError on a malformed specifier such as ".1f} %"
+
+
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+BIB = (ROOT / "book" / "references.bib").read_text()
+BIB_KEYS = re.findall(r"^@\w+\{([^,]+),", BIB, re.M)
+CITE = re.compile(r"\{(?:foot)?cite(?::[a-z]+)?\}`([^`]+)`")
+
+
+def test_every_page_has_a_colab_launch_button_on_the_committed_notebooks():
+    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert CONFIG["repository"]["branch"] == "main" and CONFIG["repository"]["path_to_book"] == ""
+    for chapter in CHAPTERS:  # the button and the badge open chapters/NN.ipynb on main
+        assert (ROOT / "chapters" / f"{chapter}.ipynb").exists()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_setup_cell_installs_only_in_colab_and_the_device_prefers_a_gpu(chapter):
+    nb = jupytext.read(ROOT / "chapters" / f"{chapter}.py")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    setup = code[0]
+    assert "hide-cell" in setup.metadata.get("tags", []), "the setup cell is collapsed in the book"
+    tree = ast.parse(setup.source)
+    guarded = [node for node in tree.body if isinstance(node, ast.If)]
+    assert len(guarded) == 1 and "google.colab" in ast.unparse(guarded[0].test)
+    assert "pip" in ast.unparse(guarded[0]) and "pip" not in "".join(
+        ast.unparse(node) for node in tree.body if not isinstance(node, ast.If))
+    parameters = next(c for c in code if "parameters" in c.metadata.get("tags", []))
+    assert re.search(r'^DEVICE = "auto"', parameters.source, re.M), "DEVICE defaults to auto (GPU if any)"
+    rest = "\n".join(c.source for c in code if c is not parameters)
+    assert re.search(r"\([^)]*\bDEVICE\b", rest), "the chapter passes DEVICE on"
+
+
+def test_the_bibliography_has_unique_keys_and_every_entry_is_cited():
+    assert len(BIB_KEYS) == len(set(BIB_KEYS))
+    pages = [*(ROOT / "chapters").glob("*.py"), *(ROOT / "book").glob("*.md")]
+    cited = {key.strip() for page in pages for group in CITE.findall(page.read_text())
+             for key in group.split(",")}
+    assert cited <= set(BIB_KEYS), f"cited but not in references.bib: {sorted(cited - set(BIB_KEYS))}"
+    assert set(BIB_KEYS) <= cited, f"in references.bib but never cited: {sorted(set(BIB_KEYS) - cited)}"
+    assert "book/references.bib" in CONFIG["bibtex_bibfiles"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_references_cite_the_bibliography(chapter):
+    text = (ROOT / "chapters" / f"{chapter}.py").read_text()
+    references = text.split("# ## References", 1)[1]
+    assert CITE.search(references), "the References section cites entries of book/references.bib"
+    assert "{footbibliography}" in references

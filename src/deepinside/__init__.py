@@ -9,6 +9,9 @@ Modules, one concern each:
 - :mod:`deepinside.covariance`: covariances, spectra, Marchenko–Pastur, clipping
 - :mod:`deepinside.recipes`: setups shared by several chapters
 - :mod:`deepinside.plotting`, :mod:`deepinside.notebook`: figures and glue
+- :mod:`deepinside.interactive`: explorers (widgets live, a static figure in the book)
+- :mod:`deepinside.teaching`: student and instructor copies of the chapters
+- :mod:`deepinside.build`: the book build
 """
 
 __version__ = "0.1.0"

@@ -1,13 +1,15 @@
 """Build the book: sync the chapter pairs, execute every chapter, build the HTML.
 
     python -m deepinside.build [--profile quick|full] [--chapters 01_dimensionality ...]
-                               [--param NAME=VALUE ...] [--no-html]
+                               [--param NAME=VALUE ...] [--no-html | --html-only]
 
 1. ``jupytext --sync`` every chapter listed in ``_toc.yml`` (``.py`` ↔ ``.ipynb``).
 2. Execute each chapter with papermill into ``_build/stage/chapters/`` with the
    profile's parameters. A failing cell stops the build, naming chapter and cell.
-3. Build the staged book with Jupyter Book, strictly (warnings are errors) and
-   without executing anything, into ``_build/html``.
+   Explorers draw their static figure (``DEEPINSIDE_STATIC=1``).
+3. Write the student and instructor copies (``_build/teaching``) and build the staged book with
+   Jupyter Book, strictly (warnings are errors) and without executing anything, into
+   ``_build/html``. ``--html-only`` starts here, from chapters executed elsewhere (a GPU runner).
 4. Print each chapter's run time and peak memory; record them in ``_build/timings.json``.
 """
 
@@ -26,6 +28,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from . import teaching
+from .interactive import STATIC_ENV
 from .runtime import NO_PROGRESS_ENV, PROFILES
 
 ROOT = Path.cwd()
@@ -67,6 +71,27 @@ def toc_chapters(toc: Path = ROOT / "_toc.yml") -> list[str]:
     return [Path(e).name for e in entries if e.startswith("chapters/")]
 
 
+# changes to these re-run every chapter: the shared package and the environment
+SHARED = ("src/", "requirements.txt", "pyproject.toml", "_toc.yml", "_config.yml")
+
+
+def affected_chapters(changed: list[str], chapters: list[str]) -> list[str]:
+    """The chapters whose output may change with the ``changed`` files (paths from the root)."""
+    if any(path.startswith(SHARED) for path in changed):
+        return list(chapters)
+    touched = {Path(path).stem for path in changed if path.startswith("chapters/")}
+    return [c for c in chapters if c in touched]
+
+
+def changed_since(ref: str) -> list[str]:
+    """Files changed between the merge base with ``ref`` and the working tree (git)."""
+    result = subprocess.run(["git", "diff", "--name-only", f"{ref}..."], capture_output=True,
+                            text=True, cwd=ROOT)
+    if result.returncode != 0:
+        raise BuildError(f"git diff against {ref!r} failed: {result.stderr.strip()}")
+    return result.stdout.split()
+
+
 def sync(chapters: list[str]) -> None:
     """Sync each chapter's py:percent source with its paired notebook."""
     sources = [str(ROOT / "chapters" / f"{c}.py") for c in chapters]
@@ -82,7 +107,8 @@ def execute(chapter: str, parameters: dict[str, object]) -> Run:
                "--cwd", str(source.parent), "--no-progress-bar"]
     for name, value in parameters.items():
         command += ["-y", f"{name}: {json.dumps(value)}"]
-    env = dict(os.environ, **{NO_PROGRESS_ENV: "1", "PYTHONWARNINGS": "ignore::DeprecationWarning"})
+    env = dict(os.environ, **{NO_PROGRESS_ENV: "1", STATIC_ENV: "1",
+                              "PYTHONWARNINGS": "ignore::DeprecationWarning"})
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = process.stdout.read().decode(errors="replace") if process.stdout else ""
@@ -124,6 +150,14 @@ def build_html() -> Path:
     for item in ("_config.yml", "_toc.yml"):
         shutil.copy2(ROOT / item, STAGE / item)
     shutil.copytree(ROOT / "book", STAGE / "book", dirs_exist_ok=True)
+    chapters = [ROOT / "chapters" / f"{c}.ipynb" for c in toc_chapters()]
+    try:
+        zips = teaching.write_copies(chapters, BUILD / "teaching", STAGE / "chapters")
+    except ValueError as error:
+        raise BuildError(f"teaching copies: {error}") from error
+    (STAGE / "book" / "downloads").mkdir(exist_ok=True)
+    for path in zips.values():  # offered for download by book/teaching.md
+        shutil.copy2(path, STAGE / "book" / "downloads" / path.name)
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     _run([str(jupyter_book), "build", str(STAGE), "--path-output", str(ROOT), "--builder", "html",
           "-W", "-n", "--keep-going", "--quiet"], "jupyter-book build")
@@ -157,9 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="quick", choices=PROFILES)
     parser.add_argument("--chapters", nargs="*", help="only these chapters (default: all in _toc.yml)")
+    parser.add_argument("--changed-since", metavar="REF",
+                        help="only the chapters affected by the changes since git REF (a pull request)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="extra papermill parameter, VALUE in YAML (e.g. SEED=1)")
-    parser.add_argument("--no-html", action="store_true", help="execute chapters, skip the HTML")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--no-html", action="store_true", help="execute chapters, skip the HTML")
+    mode.add_argument("--html-only", action="store_true",
+                      help="build the HTML from the chapters already executed in _build/stage")
     args = parser.parse_args(argv)
 
     chapters = toc_chapters()
@@ -167,6 +206,13 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not chapters of _toc.yml: {unknown}; known: {chapters}")
     selected = [c for c in chapters if not args.chapters or c in args.chapters]
+    if args.changed_since:
+        try:
+            selected = [c for c in affected_chapters(changed_since(args.changed_since), chapters)
+                        if c in selected]
+        except BuildError as error:
+            parser.error(str(error))
+        print(f"chapters affected since {args.changed_since}: {' '.join(selected) or 'none'}")
     parameters: dict[str, object] = {"PROFILE": args.profile}
     for item in args.param:
         name, sep, value = item.partition("=")
@@ -178,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"syncing {len(chapters)} chapter pair(s)", flush=True)
         sync(chapters)
-        for chapter in selected:
+        for chapter in [] if args.html_only else selected:
             print(f"executing {chapter} ({args.profile}) ...", flush=True)
             runs.append(execute(chapter, parameters))
             print(f"  done in {runs[-1].seconds:.1f} s", flush=True)

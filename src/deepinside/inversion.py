@@ -35,13 +35,15 @@ START_MEAN, START_STD, SHIFT_STD = 0.7, 1 / 20, 1 / 20
 @dataclass
 class Inversion:
     """Result of :func:`invert`: the generated input ``a_g`` (C, H, W), the steps at which
-    the distances were recorded, ``m_g`` and ``m_i`` there (1-D), and the reference ``m_s``."""
+    the distances were recorded, ``m_g`` and ``m_i`` there (1-D), the reference ``m_s``, and
+    with ``keep_images=True`` the input at each recorded step (steps, C, H, W)."""
 
     image: torch.Tensor
     steps: torch.Tensor
     m_g: torch.Tensor
     m_i: torch.Tensor
     m_s: float
+    images: torch.Tensor | None = None
 
     @property
     def matched(self) -> bool:
@@ -93,6 +95,7 @@ def invert(
     normalize: bool = False,
     start: torch.Tensor | None = None,
     record_every: int = 10,
+    keep_images: bool = False,
     generator: torch.Generator | None = None,
     desc: str | None = None,
 ) -> Inversion:
@@ -103,8 +106,9 @@ def invert(
     with a 3×3 Gaussian whose σ goes linearly from start to end; ``clamp`` keeps pixels in
     range (``None``: no clamping). ``normalize=True`` divides the gradient by its
     root-mean-square, so that ``lr`` is the typical change of a pixel per step whatever
-    the layer's scale. ``start`` (C, H, W) replaces the random start. Random draws (the
-    shift, then the start) use ``generator`` on the CPU.
+    the layer's scale. ``start`` (C, H, W) replaces the random start. Every ``record_every``
+    steps the distances are recorded, and with ``keep_images`` the input too (on the CPU).
+    Random draws (the shift, then the start) use ``generator`` on the CPU.
     """
     if image.ndim != 3:
         raise ValueError(f"image must have shape (C, H, W), got {tuple(image.shape)}")
@@ -128,6 +132,7 @@ def invert(
     rates = linear_schedule(lr, lr_end, steps).tolist()
     sigmas = linear_schedule(*blur_sigma, steps).tolist() if blur_sigma else None
     recorded: list[tuple[int, float, float]] = []
+    images: list[torch.Tensor] = []
     loop = progress(range(steps), desc=desc) if desc else range(steps)
     for n in loop:
         a.requires_grad_(True)
@@ -138,6 +143,8 @@ def invert(
             if n % record_every == 0:
                 recorded.append((n, float(torch.linalg.vector_norm(diff)),
                                  float(torch.linalg.vector_norm(a - target))))
+                if keep_images:
+                    images.append(a[0].detach().cpu())
             if normalize:
                 grad = grad / grad.pow(2).mean().sqrt().clamp_min(1e-30)
             a = a.detach() - rates[n] * grad
@@ -149,8 +156,9 @@ def invert(
         recorded.append((steps, float(torch.linalg.vector_norm(embed(a) - wanted)),
                          float(torch.linalg.vector_norm(a - target))))
     at, m_g, m_i = zip(*recorded)
+    kept = torch.stack([*images, a[0].detach().cpu()]) if keep_images else None
     return Inversion(a[0].detach(), torch.tensor(at), torch.tensor(m_g, dtype=torch.float64),
-                     torch.tensor(m_i, dtype=torch.float64), m_s)
+                     torch.tensor(m_i, dtype=torch.float64), m_s, kept)
 
 
 def affine_layers(model: nn.Module) -> list[nn.Linear]:

@@ -1,0 +1,116 @@
+"""The built book as a reader sees it: every page opened in headless Chromium, offline.
+
+Needs the HTML (`make book`) and Chromium with its driver (Debian: `apt-get install chromium
+chromium-driver`). Without the browser the test is skipped, unless DEEPINSIDE_REQUIRE_BROWSER=1
+(CI), where it fails. Screenshots of every page go to _build/screenshots/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from deepinside.build import toc_chapters
+
+pytestmark = pytest.mark.chapters
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHAPTERS = toc_chapters(ROOT / "_toc.yml")
+PAGES = [f"chapters/{c}" for c in CHAPTERS] + ["book/intro", "book/running", "book/teaching",
+                                              "book/bibliography"]
+BROWSER, DRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+# Console errors of the theme itself, harmless to a reader: Jupyter Book 1.0 declares
+# sphinx-thebe's configuration twice, and the theme resets an empty stored light/dark mode.
+THEME_NOISE = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode")
+
+# What a page reports once MathJax is done: its figures, formulas and any error output.
+INSPECT = """
+const done = arguments[arguments.length - 1];
+const ready = window.MathJax && MathJax.startup ? MathJax.startup.promise : Promise.resolve();
+ready.then(() => {
+  const article = document.querySelector("article") || document.body;
+  const images = [...article.querySelectorAll("img")];
+  const math = [...article.querySelectorAll(".math")];
+  const script = [...document.scripts].find(s => s.src.includes("mathjax"));
+  done({
+    images: images.length,
+    broken: images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src),
+    math: math.length,
+    unrendered: math.filter(m => !m.querySelector("mjx-container")).length,
+    mathErrors: article.querySelectorAll("mjx-merror").length,
+    mathjax: script ? script.src : null,
+    errorOutputs: article.querySelectorAll(".output.stderr, .output.traceback, .output.error").length,
+    traceback: article.innerText.includes("Traceback (most recent call last)"),
+    bibliography: article.querySelectorAll(".footnote-list, .citation, dl.footnote").length,
+  });
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def site():
+    if not (HTML / "index.html").exists():
+        pytest.fail(f"{HTML} has no book: run `make book` first")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    missing = [p for p in (BROWSER, DRIVER) if not Path(p).exists()]
+    if missing:
+        message = f"Chromium not installed ({missing}): apt-get install chromium chromium-driver"
+        if os.environ.get("DEEPINSIDE_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    os.environ.setdefault("SE_OFFLINE", "true")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = BROWSER
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1280,1600", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+                 # no host but this machine resolves: the book must not need the network
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_script_timeout(60)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_offline_with_figures_math_and_no_errors(site, browser, page):
+    browser.get(f"{site}/{page}.html")
+    report = browser.execute_async_script(INSPECT)
+    browser.save_screenshot(str(SHOTS / f"{page.replace('/', '_')}.png"))
+    assert page.split("/")[-1] in browser.current_url and browser.title
+    if report["math"]:
+        assert report["mathjax"] and report["mathjax"].startswith(site), "MathJax is served by the book"
+    assert report["broken"] == [], "every image loads"
+    assert report["unrendered"] == 0 and report["mathErrors"] == 0, report
+    assert report["errorOutputs"] == 0 and not report["traceback"], "no error output on the page"
+    severe = [e["message"] for e in browser.get_log("browser")
+              if e["level"] == "SEVERE" and not any(noise in e["message"] for noise in THEME_NOISE)]
+    assert severe == [], "the browser console reports errors (a resource that needs the network?)"
+    if page.startswith("chapters/"):
+        assert report["images"] >= 2, "a chapter shows its figures"
+        assert report["math"] >= 1, "a chapter shows its formulas"
+        assert report["bibliography"] >= 1, "a chapter lists its references"
