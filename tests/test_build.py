@@ -14,17 +14,19 @@ def test_toc_chapters_reads_parts_in_order(tmp_path):
     assert build.toc_chapters(toc) == ["01_a", "02_b"]
 
 
-def test_a_failing_cell_stops_the_build_naming_chapter_and_cell(tmp_path, monkeypatch):
-    monkeypatch.setattr(build, "ROOT", tmp_path)
-    monkeypatch.setattr(build, "STAGE", tmp_path / "_build" / "stage")
-    (tmp_path / "chapters").mkdir()
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("PROFILE = 'quick'", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("x = 1"),
-        nbformat.v4.new_code_cell("raise ValueError('the claim does not hold')"),
-    ])
+def write_chapter(root, monkeypatch, name, *sources):
+    """A chapter ``name`` of a book rooted at ``root``: a parameters cell, then ``sources``."""
+    monkeypatch.setattr(build, "ROOT", root)
+    monkeypatch.setattr(build, "STAGE", root / "_build" / "stage")
+    (root / "chapters").mkdir(exist_ok=True)
+    cells = [nbformat.v4.new_code_cell("PROFILE = 'quick'", metadata={"tags": ["parameters"]})]
+    nb = nbformat.v4.new_notebook(cells=cells + [nbformat.v4.new_code_cell(s) for s in sources])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, tmp_path / "chapters" / "99_broken.ipynb")
+    nbformat.write(nb, root / "chapters" / f"{name}.ipynb")
+
+
+def test_a_failing_cell_stops_the_build_naming_chapter_and_cell(tmp_path, monkeypatch):
+    write_chapter(tmp_path, monkeypatch, "99_broken", "x = 1", "raise ValueError('the claim does not hold')")
     with pytest.raises(build.BuildError) as failure:
         build.execute("99_broken", {"PROFILE": "quick"})
     message = str(failure.value)
@@ -50,15 +52,8 @@ def test_unknown_chapter_is_rejected(capsys):
 
 
 def test_chapters_execute_with_static_explorers(tmp_path, monkeypatch):
-    monkeypatch.setattr(build, "ROOT", tmp_path)
-    monkeypatch.setattr(build, "STAGE", tmp_path / "_build" / "stage")
-    (tmp_path / "chapters").mkdir()
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("PROFILE = 'quick'", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("from deepinside import interactive\nassert interactive.is_static()"),
-    ])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, tmp_path / "chapters" / "98_explorer.ipynb")
+    write_chapter(tmp_path, monkeypatch, "98_explorer",
+                  "from deepinside import interactive\nassert interactive.is_static()")
     assert build.execute("98_explorer", {"PROFILE": "quick"}).ok
 
 
