@@ -58,3 +58,24 @@ def test_bad_explorers_are_rejected(monkeypatch, defaults, options, error):
 def test_draw_must_be_callable():
     with pytest.raises(TypeError):
         interactive.explore("not a function", {"rank": 1}, rank=[1])
+
+
+def test_a_live_explorer_in_a_headless_kernel_does_not_block(monkeypatch):
+    """Run by papermill or nbclient outside the book build, an explorer shows its widget and the
+    notebook goes on: nothing waits for a reader."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv(interactive.STATIC_ENV, raising=False)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\n"
+        "from deepinside import interactive\n"
+        "box = interactive.explore(lambda rank: plt.plot(range(rank)), {'rank': 2}, rank=[1, 2, 3])\n"
+        "assert box is not None and not interactive.is_static()\n"
+        "box.children[0].children[0].value = 3"
+    )])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    outputs = nb.cells[0].outputs
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)

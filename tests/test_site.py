@@ -12,6 +12,7 @@ import http.server
 import os
 import shutil
 import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,7 @@ ready.then(() => {
     errorOutputs: article.querySelectorAll(".output.stderr, .output.traceback, .output.error").length,
     traceback: article.innerText.includes("Traceback (most recent call last)"),
     bibliography: article.querySelectorAll(".footnote-list, .citation, dl.footnote").length,
+    downloads: [...article.querySelectorAll("a.download")].map(a => a.href),
   });
 });
 """
@@ -110,6 +112,11 @@ def test_page_loads_offline_with_figures_math_and_no_errors(site, browser, page)
     severe = [e["message"] for e in browser.get_log("browser")
               if e["level"] == "SEVERE" and not any(noise in e["message"] for noise in THEME_NOISE)]
     assert severe == [], "the browser console reports errors (a resource that needs the network?)"
+    for link in report["downloads"]:  # the student and instructor copies, for one
+        with urllib.request.urlopen(link) as response:
+            assert response.status == 200 and response.read(2) == b"PK", link
+    if page == "book/teaching":
+        assert len(report["downloads"]) == 2
     if page.startswith("chapters/"):
         assert report["images"] >= 2, "a chapter shows its figures"
         assert report["math"] >= 1, "a chapter shows its formulas"
