@@ -1,8 +1,10 @@
 """The built book as a reader sees it: every page opened in headless Chromium, offline.
 
 Needs the HTML (`make book`) and Chromium with its driver (Debian: `apt-get install chromium
-chromium-driver`). Without the browser the test is skipped, unless DEEPINSIDE_REQUIRE_BROWSER=1
-(CI), where it fails. Screenshots of every page go to _build/screenshots/.
+chromium-driver`), or the browser and driver named by DEEPINSIDE_CHROME and DEEPINSIDE_CHROMEDRIVER
+(Google Chrome on GitHub's runners). Without them the test is skipped, unless
+DEEPINSIDE_REQUIRE_BROWSER=1 (CI), where it fails. Screenshots of every page go to
+_build/screenshots/.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ SHOTS = ROOT / "_build" / "screenshots"
 CHAPTERS = toc_chapters(ROOT / "_toc.yml")
 PAGES = [f"chapters/{c}" for c in CHAPTERS] + ["book/intro", "book/running", "book/teaching",
                                               "book/bibliography"]
-BROWSER, DRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
+BROWSER = os.environ.get("DEEPINSIDE_CHROME") or shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = os.environ.get("DEEPINSIDE_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 # Console errors of the theme itself, harmless to a reader: Jupyter Book 1.0 declares
 # sphinx-thebe's configuration twice, and the theme resets an empty stored light/dark mode.

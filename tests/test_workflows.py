@@ -67,6 +67,7 @@ def test_publishing_runs_one_gpu_job_per_chapter_then_builds_and_deploys():
     build = workflow["jobs"]["build"]
     runs = " ".join(s.get("run", "") for s in build["steps"])
     assert build["needs"] == "execute" and "--html-only" in runs and "pytest -m chapters" in runs
+    assert "tests/test_site.py" in runs and "DEEPINSIDE_REQUIRE_BROWSER=1" in runs
     deploy = workflow["jobs"]["deploy"]
     assert deploy["needs"] == "build"
     assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in deploy["steps"])
