@@ -340,7 +340,7 @@ glue("dim_mlp_l1_rank90_share", 100 * rank90 / weights["mlp", 1]["n"]);
 # the left panel shows which eigenvalues are kept, the right one the accuracy that remains. The
 # printed page shows the MLP's first layer at rank {glue:text}`dim_mlp_l1_rank90`.
 
-# %%
+# %% tags=["hide-input"]
 layer_keys = {f"{name.upper()} layer {k}": (name, k) for name, k in weight_clip}
 
 

@@ -174,7 +174,7 @@ plt.show()
 # decompose and how many eigenvectors to show. The printed page shows the learned part of the
 # reference network's first layer.
 
-# %%
+# %% tags=["hide-input"]
 def draw_eigenvectors(network, layer, weights, rank):
     """Spectrum and top ``rank`` spatial eigenvectors of one layer of one network."""
     learned = nets[network].learned_conv_weights()[layer - 1]

@@ -242,7 +242,7 @@ glue("inv_nonunique_mi", deep.m_i[-1].item())
 # **Explore the descent.** In a live notebook, step through either run and watch the image
 # against the two distances. The printed page shows conv5 after the first tenth of the run.
 
-# %%
+# %% tags=["hide-input"]
 def draw_descent(stage, step):
     """The input at a recorded ``step`` of the descent at ``stage``, and where it is on the curves."""
     r = paths[stage]

@@ -84,3 +84,9 @@ def test_write_copies_zips_every_chapter(tmp_path):
         with zipfile.ZipFile(path) as archive:
             assert archive.namelist() == [f"deepinside-{role}/{s.name}" for s in sources]
         assert len(list((tmp_path / role).glob("*.ipynb"))) == len(sources)
+
+
+def test_make_teaching_command(tmp_path, capsys):
+    assert teaching.main(["--out", str(tmp_path), "--executed", str(tmp_path / "none")]) == 0
+    assert (tmp_path / "deepinside-student.zip").exists() and (tmp_path / "deepinside-instructor.zip").exists()
+    assert "student notebooks" in capsys.readouterr().out
