@@ -52,14 +52,18 @@ def explore(draw: Callable[..., Any], defaults: dict[str, Any], **options: Seque
             raise ValueError(f"option {name!r} has no values")
         if defaults[name] not in values:
             raise ValueError(f"default {name}={defaults[name]!r} is not one of its values")
-    if is_static():
-        draw(**defaults)
+
+    def show(**values):
+        draw(**values)
         plt.show()
+
+    if is_static():
+        show(**defaults)
         return None
-    return _widget(draw, defaults, options)
+    return _widget(show, defaults, options)
 
 
-def _widget(draw: Callable[..., Any], defaults: dict[str, Any], options: dict[str, list[Any]]):
+def _widget(show: Callable[..., None], defaults: dict[str, Any], options: dict[str, list[Any]]):
     import ipywidgets as widgets
     from IPython.display import display
 
@@ -71,11 +75,7 @@ def _widget(draw: Callable[..., Any], defaults: dict[str, Any], options: dict[st
         else:
             controls[name] = widgets.Dropdown(options=values, value=defaults[name], description=name)
 
-    def redraw(**values):
-        draw(**values)
-        plt.show()
-
-    output = widgets.interactive_output(redraw, controls)
+    output = widgets.interactive_output(show, controls)
     box = widgets.VBox([widgets.HBox(list(controls.values())), output])
     display(box)
     return box

@@ -52,7 +52,7 @@ def exercises(nb: nbformat.NotebookNode, name: str = "notebook") -> list[Exercis
     numbering is not 1, 2, …, or a solution lies outside the exercises section.
     """
     found: list[Exercise] = []
-    pending: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None  # the exercise waiting for its solution
     inside = False
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
@@ -64,17 +64,17 @@ def exercises(nb: nbformat.NotebookNode, name: str = "notebook") -> list[Exercis
             if inside:
                 for number, title in EXERCISE.findall(text):
                     if pending:
-                        raise ValueError(f"{name}: exercise {pending[0][0]} has no solution cell")
-                    pending.append((int(number), title.strip()))
+                        raise ValueError(f"{name}: exercise {pending[0]} has no solution cell")
+                    pending = int(number), title.strip()
             if END in cell.source:
                 inside = False
         elif is_solution(cell):
             if not inside or not pending:
                 raise ValueError(f"{name}: the solution in cell {index} follows no exercise")
-            number, title = pending.pop()
-            found.append(Exercise(number, title, index))
+            found.append(Exercise(*pending, index))
+            pending = None
     if pending:
-        raise ValueError(f"{name}: exercise {pending[0][0]} has no solution cell")
+        raise ValueError(f"{name}: exercise {pending[0]} has no solution cell")
     numbers = [e.number for e in found]
     if numbers != list(range(1, len(numbers) + 1)):
         raise ValueError(f"{name}: exercises are numbered {numbers}, expected 1, 2, …")
