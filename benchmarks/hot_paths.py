@@ -76,11 +76,11 @@ def patch_agop(method: str, layer: int) -> dict:
 
 
 def _bars_patches(n: int):
-    from deepinside import covariance, data
+    from deepinside import linalg, tasks
 
-    bars = data.bars_in_noise(n, 1.0, torch.Generator().manual_seed(0))
+    bars = tasks.bars_in_noise(n, 1.0, torch.Generator().manual_seed(0))
     m = torch.eye(9, dtype=torch.float64) + 0.1  # a metric that is not the identity
-    return bars, covariance.sqrt_factor(m)
+    return bars, linalg.sqrt_factor(m)
 
 
 def kernel(method: str, n: int) -> dict:

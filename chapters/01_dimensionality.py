@@ -49,12 +49,11 @@ import pandas as pd
 import torch
 
 from deepinside import covariance as cov
-from deepinside import interactive, models, plotting, recipes, runtime
+from deepinside import interactive, linalg, models, plotting, runtime, setups
 from deepinside.notebook import glue
 
-settings = runtime.choose_profile(PROFILE, recipes.PART1, epochs=EPOCHS)
-runtime.seed_everything(SEED)
-device = runtime.pick_device(DEVICE)
+session = runtime.start(PROFILE, SEED, DEVICE, setups.PART1, epochs=EPOCHS)
+settings, device = session.settings, session.device
 plotting.setup()
 print(f"profile {PROFILE!r} on {device}: {settings}")
 
@@ -67,7 +66,7 @@ print(f"profile {PROFILE!r} on {device}: {settings}")
 # Pixels are standardized with the mean and standard deviation of the training set.
 
 # %%
-train_set, test_set = recipes.part1_data(settings)
+train_set, test_set = setups.part1_data(settings)
 print(f"{len(train_set)} training and {len(test_set)} test images of shape {train_set.image_shape}")
 plotting.show_images(train_set, title="One training image per class");
 
@@ -85,7 +84,7 @@ plotting.show_images(train_set, title="One training image per class");
 # study the same networks) does not train them again.
 
 # %%
-nets = recipes.part1_networks(settings, train_set, test_set, seed=SEED, device=device)
+nets = setups.part1_networks(settings, train_set, test_set, seed=SEED, device=device)
 mlp, cnn = nets["mlp"].model, nets["cnn"].model
 print(mlp, cnn, sep="\n")
 
@@ -130,7 +129,7 @@ def hidden_covariances(model):
     """Activation covariance of every hidden layer on the training set, with its eigenpairs."""
     layers = models.hidden_layers(model)
     covs = cov.activation_covariances(model, train_set, layers, device=device)
-    return {layer: cov.eigh_desc(c) for layer, c in zip(layers, covs)}
+    return {layer: linalg.eigh_desc(c) for layer, c in zip(layers, covs)}
 
 
 act_spectra = {name: hidden_covariances(net.model) for name, net in nets.items()}

@@ -43,17 +43,22 @@ DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
 TOP = 30  # how many leading eigenvectors the comparison maps show
 
 # %%
+import pandas as pd
+import copy
 import matplotlib.pyplot as plt
 import torch
 
 from deepinside import alignment as al
 from deepinside import covariance as cov
-from deepinside import models, plotting, recipes
+from deepinside import linalg, models, plotting, runtime, setups
 from deepinside.notebook import glue
 
 plotting.setup()
-settings, device, train_set, test_set, first = recipes.part1_session(PROFILE, SEED, DEVICE)
-second = recipes.part1_networks(settings, train_set, test_set, seed=SEED + 1, device=device)
+session = runtime.start(PROFILE, SEED, DEVICE, setups.PART1)
+settings, device = session.settings, session.device
+train_set, test_set = setups.part1_data(settings)
+first = setups.part1_networks(settings, train_set, test_set, seed=SEED, device=device)
+second = setups.part1_networks(settings, train_set, test_set, seed=SEED + 1, device=device)
 for name in first:
     print(f"{name.upper()}: seed {SEED} {first[name].test_accuracy:.1f} %, "
           f"seed {SEED + 1} {second[name].test_accuracy:.1f} % test accuracy")
@@ -95,8 +100,6 @@ for name in first:
 # comparison. For convolutional layers, channels are aligned and spatial positions are samples.
 
 # %%
-import pandas as pd
-
 
 def layer_statistics(net_a, net_b, images):
     """Per hidden layer: E[ψ φᵀ] (b against a) and the energies E‖φ‖², E‖ψ‖² on ``images``."""
@@ -187,8 +190,8 @@ def show_matches(title, pairs):
 
 act_pairs, diag = [], {}
 for k, (align, s) in enumerate(zip(aligns["mlp"], stats["mlp", "train"]), start=1):
-    _, e1 = cov.eigh_desc(s["cov_a"])
-    _, e2 = cov.eigh_desc(s["cov_b"])
+    _, e1 = linalg.eigh_desc(s["cov_a"])
+    _, e2 = linalg.eigh_desc(s["cov_b"])
     m, diag["act", k, "aligned"] = eigen_match(e1, e2, align)
     m0, diag["act", k, "identity"] = eigen_match(e1, e2, torch.eye(*align.shape, dtype=align.dtype))
     act_pairs += [(f"layer {k}, aligned", m), (f"layer {k}, not aligned", m0)]
@@ -311,8 +314,6 @@ cka.round(3)
 # %% tags=["hide-input"]
 # Solution. A permutation matrix commutes with the ReLU, a general rotation does not, so we use a
 # random permutation: σ(P W₁ x) = P σ(W₁ x), and W₂ Pᵀ undoes it.
-import copy
-
 perm_net = copy.deepcopy(mlp_1)
 p = torch.eye(mlp_1[1].out_features)[torch.randperm(mlp_1[1].out_features, generator=rng)]
 with torch.no_grad():

@@ -41,16 +41,21 @@ DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
 SAMPLES = 5  # generated networks per architecture
 
 # %%
+import seaborn as sns
+import copy
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from deepinside import plotting, rainbow, recipes, runtime
+from deepinside import plotting, rainbow, runtime, setups
 from deepinside.notebook import glue
 from deepinside.training import accuracy
 
 plotting.setup()
-_, device, train_set, test_set, nets = recipes.part1_session(PROFILE, SEED, DEVICE)
+session = runtime.start(PROFILE, SEED, DEVICE, setups.PART1)
+device = session.device
+train_set, test_set = setups.part1_data(session.settings)
+nets = setups.part1_networks(session.settings, train_set, test_set, seed=SEED, device=device)
 chance = 100 / train_set.num_classes
 
 # %% [markdown]
@@ -98,8 +103,6 @@ summary = results.groupby(["network", "kind"]).accuracy.agg(["mean", "std", "cou
 
 fig, ax = plt.subplots(figsize=(8, 3.6))
 order = ["trained", "generated", "generated, classifier refit", "untrained"]
-import seaborn as sns
-
 sns.barplot(results, x="kind", y="accuracy", hue="network", order=order, errorbar="sd", ax=ax)
 sns.stripplot(results, x="kind", y="accuracy", hue="network", order=order, dodge=True, ax=ax,
               palette="dark:k", size=3, legend=False)
@@ -167,8 +170,6 @@ summary
 
 # %% tags=["hide-input"]
 # Solution
-import copy
-
 mlp = nets["mlp"].model
 no_align = copy.deepcopy(mlp)
 with torch.no_grad():

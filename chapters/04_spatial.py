@@ -52,21 +52,21 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
-from torch import nn
 
-from deepinside import interactive, plotting, recipes, spatial
+from deepinside import interactive, models, plotting, runtime, setups, spatial
 from deepinside.notebook import glue
 from deepinside.runtime import progress
 
 plotting.setup()
-settings, device, generator = recipes.spatial_session(PROFILE, SEED, DEVICE, epochs=EPOCHS)
+session = runtime.start(PROFILE, SEED, DEVICE, setups.SPATIAL, epochs=EPOCHS)
+settings, device, generator = session.settings, session.device, session.generator
 RANKS = settings["ranks"]
 print(settings)
 
 
 def conv_weights(model):
     """The weights of a network's conv layers, first to last, on the CPU."""
-    return [m.weight.detach().cpu() for m in model.modules() if isinstance(m, nn.Conv2d)]
+    return [conv.weight.detach().cpu() for conv in models.conv_layers(model).values()]
 
 
 # %% [markdown]
@@ -84,12 +84,12 @@ def conv_weights(model):
 # - the reference architecture on the photographs with **randomly permuted labels**.
 
 # %%
-ref_data, ref_size = settings["reference"]
+ref_data, ref_size = settings["reference_dataset"], settings["reference_kernel"]
 variants = {f"{ref_data}, {k}×{k}": (ref_data, k, False) for k in settings["sizes"]}
 variants |= {f"{name}, {ref_size}×{ref_size}": (name, ref_size, False)
              for name in settings["datasets"] if name != ref_data}
 variants[f"{ref_data} random labels, {ref_size}×{ref_size}"] = (ref_data, ref_size, True)
-nets = {label: recipes.vgg_network(settings, name, k, SEED, random, device)
+nets = {label: setups.vgg_network(settings, name, k, SEED, random, device)
         for label, (name, k, random) in progress(list(variants.items()), "networks")}
 reference = f"{ref_data}, {ref_size}×{ref_size}"
 pd.DataFrame([{"network": label, "test accuracy (%)": net.test_accuracy,

@@ -48,16 +48,16 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from deepinside import data, energy, plotting, recipes
-from deepinside.cnfa import matrix_correlation
+from deepinside import data, energy, models, plotting, runtime, setups, tasks
+from deepinside.linalg import matrix_correlation
 from deepinside.notebook import glue
 from deepinside.runtime import progress
 
 plotting.setup()
-settings, device, generator = recipes.spatial_session(PROFILE, SEED, DEVICE, epochs=EPOCHS)
-dataset = settings["reference"][0]
+session = runtime.start(PROFILE, SEED, DEVICE, setups.SPATIAL, epochs=EPOCHS)
+settings, device, generator = session.settings, session.device, session.generator
+dataset = settings["reference_dataset"]
 train_set = data.load(dataset, "train")
 print(settings)
 
@@ -114,17 +114,17 @@ glue("energy_lambda_ratio", (lambdas[0] / lambdas[-1]).item())
 
 # %%
 def first_conv(model):
-    return next(m for m in model.modules() if isinstance(m, nn.Conv2d)).weight.detach().cpu()
+    return next(iter(models.conv_layers(model).values())).weight.detach().cpu()
 
 
 test_set = data.load(dataset, "test")
-random_train = data.with_random_labels(train_set, torch.Generator().manual_seed(SEED))
+random_train = tasks.with_random_labels(train_set, torch.Generator().manual_seed(SEED))
 nets = {
-    "VGG, true labels": recipes.vgg_network(settings, dataset, 3, SEED, device=device),
-    "VGG, random labels": recipes.vgg_network(settings, dataset, 3, SEED, random_labels=True, device=device),
-    "ResNet, true labels": recipes.train_resnet(dataset, settings["resnet_widths"], train_set, test_set,
+    "VGG, true labels": setups.vgg_network(settings, dataset, 3, SEED, device=device),
+    "VGG, random labels": setups.vgg_network(settings, dataset, 3, SEED, random_labels=True, device=device),
+    "ResNet, true labels": setups.train_resnet(dataset, settings["resnet_widths"], train_set, test_set,
                                                 settings["epochs"], SEED, device),
-    "ResNet, random labels": recipes.train_resnet(dataset, settings["resnet_widths"], random_train,
+    "ResNet, random labels": setups.train_resnet(dataset, settings["resnet_widths"], random_train,
                                                   test_set, settings["epochs"], SEED, device),
 }
 profiles = {label: energy.energy_profile(first_conv(net.model), first_conv(net.initial), basis)

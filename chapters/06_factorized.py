@@ -43,19 +43,43 @@ DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
 EPOCHS = None  # training epochs of every network (None: the profile's value)
 
 # %%
+from deepinside.training import train
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
-from deepinside import alignment, data, models, plotting, recipes
-from deepinside.covariance import (activation_covariances, bures_similarity, eigh_desc,
+from deepinside import alignment, data, models, plotting, runtime, setups, tasks
+from deepinside.covariance import (activation_covariances, bures_similarity,
                                    participation_ratio, weight_covariance)
+from deepinside.linalg import eigh_desc
 from deepinside.notebook import glue
 from deepinside.runtime import progress
+from deepinside.training import TrainedModel, trained
 
 plotting.setup()
-settings, device, generator = recipes.factorized_session(PROFILE, SEED, DEVICE, epochs=EPOCHS)
+
+# %% [markdown]
+# The chapter's settings per profile. The factorized networks have the widths of the Chapter 4
+# networks and see grayscale images, so that one probe set can be fed to all of them. `quick`
+# splits the ten photographs into two disjoint natural datasets of five; `full` uses CIFAR-10 and
+# CIFAR-100, and MNIST for digits.
+
+# %%
+SETTINGS = {
+    "quick": {"config": setups.VGG_QUICK,
+              "natural": [{"dataset": "photos", "classes": [0, 2, 4, 6, 8], "name": "photos A"},
+                          {"dataset": "photos", "classes": [1, 3, 5, 7, 9], "name": "photos B"}],
+              "digits": "mnist5k", "digits_images": 2000, "filters": 3, "filter_sweep": [1, 3, 5],
+              "epochs": 8, "lr": 1e-3, "batch_size": 128, "rotations": 10},
+    "full": {"config": setups.VGG11,
+             "natural": [{"dataset": "cifar10", "classes": None, "name": "cifar10"},
+                         {"dataset": "cifar100", "classes": None, "name": "cifar100"}],
+             "digits": "mnist", "digits_images": 20000, "filters": 3, "filter_sweep": [1, 2, 3, 5, 9],
+             "epochs": 30, "lr": 1e-3, "batch_size": 128, "rotations": 10},
+}  # fmt: skip
+session = runtime.start(PROFILE, SEED, DEVICE, SETTINGS, epochs=EPOCHS)
+settings, device, generator = session.settings, session.device, session.generator
 M = settings["filters"]
 print(settings)
 
@@ -67,7 +91,7 @@ print(settings)
 # normalized to trace 1) and keep the eigenvectors, largest first (`spatial.universal_eigenvectors`).
 
 # %%
-filters = recipes.universal_filters(PROFILE, SEED, device)
+filters = setups.universal_filters(PROFILE, SEED, device)
 fig, axes = plt.subplots(1, len(filters), figsize=(1.2 * len(filters), 1.6))
 plotting.show_filters(axes, filters)
 for i, ax in enumerate(axes, start=1):
@@ -95,12 +119,41 @@ plt.show()
 # can later be fed to every one of them.
 
 # %%
-sets = recipes.factorized_data(settings, generator)
+def factorized_data(settings: dict, generator: torch.Generator) -> dict[str, tuple]:
+    """Grayscale train and test sets: the natural datasets, digits (a random subset), and the
+    first natural dataset with randomly permuted labels. {name: (train, test)}."""
+    sets = {}
+    for natural in settings["natural"]:
+        split = [data.load(natural["dataset"], s, gray=True) for s in ("train", "test")]
+        classes, name = natural["classes"], natural["name"]
+        sets[name] = tuple(x.with_classes(classes, name) if classes else x for x in split)
+    train_set, test_set = (data.load(settings["digits"], s, gray=True) for s in ("train", "test"))
+    pick = torch.randperm(len(train_set), generator=generator)[: settings["digits_images"]]
+    sets["digits"] = (train_set.subset(pick), test_set)
+    first = settings["natural"][0]["name"]
+    sets[f"{first} random labels"] = (tasks.with_random_labels(sets[first][0], generator),
+                                      sets[first][1])
+    return sets
+
+
+def factorized_network(filters: torch.Tensor, m: int, train_set: data.ImageSet,
+                       test_set: data.ImageSet, seed: int) -> TrainedModel:
+    """A factorized network with the top ``m`` of ``filters`` and their negatives frozen in its
+    depthwise convolutions (2m per channel), trained from ``seed`` (cached when possible)."""
+    arguments = {"config": settings["config"], "filters": torch.cat([filters[:m], -filters[:m]]),
+                 "in_channels": train_set.image_shape[0], "image_size": train_set.image_shape[1],
+                 "num_classes": train_set.num_classes}
+    return trained(f"factorized_m{m}", models.factorized, arguments, train_set, test_set,
+                   seed=seed, device=device, epochs=settings["epochs"], lr=settings["lr"],
+                   optimizer="adam", batch_size=settings["batch_size"])
+
+
+sets = factorized_data(settings, generator)
 names = list(sets)
 first = names[0]
 train_set, test_set = sets[first]
-standard = recipes.train_vgg(settings, 3, train_set, test_set, SEED, device)
-sweep = {m: recipes.factorized_network(settings, filters, m, train_set, test_set, SEED, device)
+standard = setups.train_vgg(settings, 3, train_set, test_set, SEED, device)
+sweep = {m: factorized_network(filters, m, train_set, test_set, SEED)
          for m in progress(settings["filter_sweep"], "factorized networks")}
 accuracy = pd.DataFrame(
     [{"network": "standard 3×3", "spatial filters per channel": 9,
@@ -148,7 +201,7 @@ runs[f"{first}, seed {SEED + 1}"] = (first, SEED + 1)
 for offset, name in enumerate(names[1:], start=2):
     runs[f"{name}, seed {SEED + offset}"] = (name, SEED + offset)
 nets = {label: (sweep[M] if (name, seed) == (first, SEED) else
-                recipes.factorized_network(settings, filters, M, *sets[name], seed, device))
+                factorized_network(filters, M, *sets[name], seed))
         for label, (name, seed) in progress(list(runs.items()), "factorized networks")}
 pd.DataFrame([{"network": label, "test accuracy (%)": net.mean_test_accuracy(),
                "chance (%)": 100 / sets[runs[label][0]][0].num_classes} for label, net in nets.items()]).round(1)
@@ -180,7 +233,7 @@ pd.DataFrame([{"network": label, "test accuracy (%)": net.mean_test_accuracy(),
 
 # %%
 glue("fact_rotations", settings["rotations"])
-probe = data.load(settings["natural"][0][0], "test", gray=True)
+probe = data.load(settings["natural"][0]["dataset"], "test", gray=True)
 reference_label = next(iter(nets))
 reference = nets[reference_label]
 hidden = models.hidden_layers(reference.model)
@@ -321,8 +374,6 @@ dims.round(1)
 
 # %% tags=["hide-input"]
 # Solution
-from deepinside.training import train
-
 torch.manual_seed(SEED)
 one_sign = models.factorized(settings["config"], filters[:M], 1, train_set.image_shape[1], train_set.num_classes)
 history = train(one_sign, train_set, test_set, epochs=settings["epochs"], lr=settings["lr"],

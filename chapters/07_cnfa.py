@@ -47,6 +47,7 @@ EPOCHS = None  # training epochs (None: the profile's value)
 AGOP_IMAGES = None  # training images the AGOPs average over (None: the profile's value)
 
 # %%
+from deepinside.training import train, trained
 import time
 
 import matplotlib.pyplot as plt
@@ -56,12 +57,35 @@ import seaborn as sns
 import torch
 from scipy import ndimage
 
-from deepinside import cnfa, data, models, plotting, recipes
+from deepinside import cnfa, data, linalg, models, plotting, runtime
 from deepinside.notebook import glue
 
 plotting.setup()
-settings, device, train_set, test_set, net = recipes.cnfa_session(
-    PROFILE, SEED, DEVICE, epochs=EPOCHS, agop_images=AGOP_IMAGES)
+
+# %% [markdown]
+# The chapter's settings per profile. The network is a small CNN as in the CNFA paper's appendix
+# ($3\times 3$ convolutions without bias, max pooling, a small Gaussian initialization, Adam),
+# trained on natural images: photo crops in `quick`, CIFAR-10 in `full`, where torchvision's
+# ImageNet-pretrained networks are measured too.
+
+# %%
+SETTINGS = {
+    "quick": {"dataset": "photos", "config": [32, "M", 64, "M", 128, "M"], "epochs": 12,
+              "lr": 1e-3, "batch_size": 128, "init_std": [5e-3, 1e-2], "agop_images": 500,
+              "map_size": 128, "pretrained": []},
+    "full": {"dataset": "cifar10", "config": [64, "M", 128, "M", 256, "M", 256, "M"],
+             "epochs": 30, "lr": 1e-3, "batch_size": 128, "init_std": [5e-3, 1e-2],
+             "agop_images": 2000, "map_size": 224, "pretrained": ["alexnet", "vgg11", "resnet18"]},
+}  # fmt: skip
+session = runtime.start(PROFILE, SEED, DEVICE, SETTINGS, epochs=EPOCHS, agop_images=AGOP_IMAGES)
+settings, device = session.settings, session.device
+train_set, test_set = (data.load(settings["dataset"], split) for split in ("train", "test"))
+c, h, _ = train_set.image_shape
+arguments = {"config": settings["config"], "in_channels": c, "image_size": h,
+             "num_classes": train_set.num_classes, "init_std": settings["init_std"]}
+net = trained("cnfa_cnn", models.vgg, arguments, train_set, test_set, seed=SEED, device=device,
+              epochs=settings["epochs"], lr=settings["lr"], optimizer="adam",
+              batch_size=settings["batch_size"])
 model, initial = net.model, net.initial
 glue("cnfa_test_acc", net.test_accuracy)
 glue("cnfa_chance_acc", 100 / train_set.num_classes)
@@ -118,7 +142,7 @@ plotting.show_images(test_set, title="test crops, one per photograph");
 # %%
 order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(SEED))
 agop_set = train_set.subset(order[: settings["agop_images"]])
-layers = list(cnfa.conv_layers(model))
+layers = list(models.conv_layers(model))
 probe = agop_set.x[:100]
 start = time.perf_counter()
 fast = cnfa.patch_agop(model, probe, device=device)
@@ -155,7 +179,7 @@ print(f"W^T G W: {fast_s:.2f} s for all layers; unfolded: {slow_s:.2f} s")
 # %%
 agop = cnfa.patch_agop(model, agop_set, device=device)
 agop_init = cnfa.patch_agop(initial, agop_set, device=device)
-trained_convs, initial_convs = cnfa.conv_layers(model), cnfa.conv_layers(initial)
+trained_convs, initial_convs = models.conv_layers(model), models.conv_layers(initial)
 
 rows = []
 for i, name in enumerate(layers, start=1):
@@ -164,8 +188,8 @@ for i, name in enumerate(layers, start=1):
                         ("initial vs trained CNFM", m0, m),
                         ("CNFM vs AGOP at init", m0, agop_init[name])]:
         rows.append({"layer": f"conv {i}", "comparison": label,
-                     "Pearson": cnfa.matrix_correlation(a, b),
-                     "cosine": cnfa.matrix_correlation(a, b, centered=False)})
+                     "Pearson": linalg.matrix_correlation(a, b),
+                     "cosine": linalg.matrix_correlation(a, b, centered=False)})
 corr = pd.DataFrame(rows)
 table = corr.pivot(index="layer", columns="comparison", values="Pearson")
 glue("cnfa_corr_trained", table["trained CNFM vs AGOP"].round(3).tolist())
@@ -362,7 +386,7 @@ for downstream in ("constant", "random"):
         w1 = cnfa.cnfm(small[0])
         theorem.append({"weights after W": downstream, "start W(0)": "zero" if start_std == 0
                         else f"N(0, {start_std}²)",
-                        "Pearson(CNFM, AGOP)": cnfa.matrix_correlation(
+                        "Pearson(CNFM, AGOP)": linalg.matrix_correlation(
                             w1, cnfa.patch_agop(small, x2)["0"]),
                         "rank of W(1)": int(torch.linalg.matrix_rank(w1))})
 theorem = pd.DataFrame(theorem)
@@ -403,16 +427,16 @@ if settings["pretrained"]:
     for arch in settings["pretrained"]:
         torch.manual_seed(SEED)
         big = models.pretrained(arch).to(device)
-        fresh = cnfa.conv_layers(models.pretrained(arch, trained=False))
+        fresh = models.conv_layers(models.pretrained(arch, trained=False))
         names = cnfa.block_entry_convs(big)
         measured[arch] = big, cnfa.patch_agop(big, imagenet, names, batch_size=5, device=device)
         for i, name in enumerate(names, start=1):
-            m = cnfa.cnfm(cnfa.conv_layers(big)[name])
+            m = cnfa.cnfm(models.conv_layers(big)[name])
             pretrained_rows += [
                 {"model": arch, "layer": i, "comparison": "trained CNFM vs AGOP",
-                 "Pearson": cnfa.matrix_correlation(m, measured[arch][1][name])},
+                 "Pearson": linalg.matrix_correlation(m, measured[arch][1][name])},
                 {"model": arch, "layer": i, "comparison": "initial vs trained CNFM",
-                 "Pearson": cnfa.matrix_correlation(cnfa.cnfm(fresh[name]), m)}]
+                 "Pearson": linalg.matrix_correlation(cnfa.cnfm(fresh[name]), m)}]
     pretrained_corr = pd.DataFrame(pretrained_rows)
     grid = sns.catplot(pretrained_corr, x="layer", y="Pearson", hue="comparison", col="model",
                        kind="bar", sharex=False, height=3, aspect=1.3,
@@ -430,7 +454,7 @@ else:
 # %%
 if settings["pretrained"]:
     vgg, vgg_agop = measured["vgg11"]
-    vgg_convs = cnfa.conv_layers(vgg)
+    vgg_convs = models.conv_layers(vgg)
     shown = [list(vgg_agop)[0], list(vgg_agop)[4]]
     vgg_inputs = cnfa.layer_inputs(vgg, imagenet[[3, 0]], shown)
     fig, axes = plt.subplots(2, 5, figsize=(11, 4.6))
@@ -472,8 +496,6 @@ if settings["pretrained"]:
 
 # %% tags=["hide-input"]
 # Solution
-from deepinside.training import train
-
 c, h, _ = train_set.image_shape
 torch.manual_seed(SEED)
 avg_net = models.normal_init_(models.vgg(settings["config"], c, h, train_set.num_classes,
@@ -481,8 +503,8 @@ avg_net = models.normal_init_(models.vgg(settings["config"], c, h, train_set.num
 train(avg_net, train_set, test_set, epochs=settings["epochs"], lr=settings["lr"],
       optimizer="adam", seed=SEED, device=device)
 avg_agop = cnfa.patch_agop(avg_net, agop_set, device=device)
-for name, conv in cnfa.conv_layers(avg_net).items():
-    print(f"conv {name}: Pearson {cnfa.matrix_correlation(cnfa.cnfm(conv), avg_agop[name]):.3f}")
+for name, conv in models.conv_layers(avg_net).items():
+    print(f"conv {name}: Pearson {linalg.matrix_correlation(cnfa.cnfm(conv), avg_agop[name]):.3f}")
 
 # %% [markdown]
 # **2. Which outputs matter?** The AGOP above sums over all ten class scores. Recompute the last
@@ -495,7 +517,7 @@ last = layers[-1]
 m_last = cnfa.cnfm(trained_convs[last])
 for k in range(3):
     one = cnfa.patch_agop(model, agop_set, [last], outputs=[k], device=device)[last]
-    print(f"class {train_set.classes[k]!r}: Pearson {cnfa.matrix_correlation(m_last, one):.3f}")
+    print(f"class {train_set.classes[k]!r}: Pearson {linalg.matrix_correlation(m_last, one):.3f}")
 # A single class already gives a matrix that correlates with the CNFM: the classes share the
 # dominant gradient directions. Compare with the sum over all classes in the table above.
 

@@ -57,15 +57,51 @@ import seaborn as sns
 import torch
 from torch import nn
 
-from deepinside import cnfa, data, plotting, recipes, rfm
-from deepinside.covariance import eigh_desc, sqrt_factor
+from deepinside import cnfa, data, models, plotting, rfm, runtime, tasks
+from deepinside.linalg import eigh_desc, sqrt_factor
 from deepinside.notebook import glue
 from deepinside.runtime import progress
+from deepinside.training import train
 
 plotting.setup()
-settings, device, generator = recipes.convrfm_session(PROFILE, SEED, DEVICE, iterations=ITERATIONS)
+
+# %% [markdown]
+# The chapter's settings per profile: the local-signal tasks of the source (bars in noise, digits
+# pasted into noise), split into train, validation and test sets of the sizes given. `quick`
+# halves the digits (14×14 in a 21×21 frame, as 28 in 42); `full` keeps them whole and adds
+# CIFAR-10 and SVHN subsets.
+
+# %%
+SETTINGS = {
+    "quick": {"bars_sizes": {"train": 1000, "val": 500, "test": 1000},
+              "bars_noise": [0.5, 1.0, 2.0, 3.0], "digits": "mnist5k",
+              "digits_sizes": {"train": 1500, "val": 500, "test": 1000}, "pool": 2, "frame": 21,
+              "digits_noise": [0.0, 0.25, 0.5], "q": 3, "bandwidth": 1.0, "iterations": 3,
+              "agop_images": 100, "width": 8, "layers": 2, "cnn_epochs": 20, "cnn_lr": 3e-3,
+              "benchmarks": [], "benchmark_sizes": {"train": 0, "val": 0, "test": 0}},
+    "full": {"bars_sizes": {"train": 1000, "val": 500, "test": 1000},
+             "bars_noise": [0.5, 1.0, 2.0, 3.0, 4.0], "digits": "mnist",
+             "digits_sizes": {"train": 5000, "val": 1000, "test": 2000}, "pool": 1, "frame": 42,
+             "digits_noise": [0.0, 0.25, 0.5, 0.75], "q": 3, "bandwidth": 1.0, "iterations": 5,
+             "agop_images": 200, "width": 32, "layers": 3, "cnn_epochs": 50, "cnn_lr": 1e-3,
+             "benchmarks": ["cifar10", "svhn"],
+             "benchmark_sizes": {"train": 5000, "val": 1000, "test": 2000}},
+}  # fmt: skip
+session = runtime.start(PROFILE, SEED, DEVICE, SETTINGS, iterations=ITERATIONS)
+settings, device, generator = session.settings, session.device, session.generator
 kernel = rfm.PatchKernel("laplace", settings["q"], settings["bandwidth"])
 print(settings)
+
+
+def bars(noise: float) -> tasks.Splits:
+    """Train, validation and test sets of the bars task at ``noise``."""
+    return tasks.bars_splits(noise, generator, **settings["bars_sizes"])
+
+
+def digits(noise: float) -> tasks.Splits:
+    """Train, validation and test sets of digits pasted into noise of level ``noise``."""
+    return tasks.digits_splits(settings["digits"], noise, generator, pool=settings["pool"],
+                               frame=settings["frame"], **settings["digits_sizes"])
 
 # %% [markdown]
 # ## A kernel that reads patches
@@ -101,7 +137,7 @@ print(settings)
 # position. First a check that both kernels give positive semi-definite matrices, as a kernel must.
 
 # %%
-check = data.bars_in_noise(300, 1.0, generator)
+check = tasks.bars_in_noise(300, 1.0, generator)
 u = rfm.metric_patches(check.x, sqrt_factor(torch.eye(settings["q"] ** 2)), settings["q"])
 smallest = {}
 for name in rfm.KERNELS:
@@ -132,14 +168,14 @@ print({name: f"{value:.1e}" for name, value in smallest.items()})
 # %%
 fig, axes = plt.subplots(2, 4, figsize=(10, 4.2))
 for ax, noise in zip(axes[0], settings["bars_noise"]):
-    example = data.bars_in_noise(1, noise, generator)
+    example = tasks.bars_in_noise(1, noise, generator)
     ax.imshow(example.x[0, 0], cmap="gray")
     ax.set_title(f"bars, noise {noise:g} (class {example.classes[example.y[0]]})", fontsize=9)
 for ax, noise in zip(axes[1], settings["digits_noise"] + [None]):
     if noise is None:
         ax.axis("off")
         continue
-    example = recipes.digits_splits(settings, noise, generator)[2]
+    example = digits(noise).test
     ax.imshow(example.x[0, 0], cmap="gray")
     ax.set_title(f"digits, noise {noise:g} (digit {example.classes[example.y[0]]})", fontsize=9)
 for ax in axes.flat:
@@ -161,16 +197,36 @@ fig.tight_layout()
 # - a **CNN of the same shape**: as many $3\times 3$ convolution layers of the same width, ReLU,
 #   and a linear read-out, trained with Adam and cross-entropy; we report its last epoch.
 #
-# `recipes.compare_on_task` runs all four; the bars first.
+# `compare_on_task` runs all four; the bars first. Choices (ridge, iteration) are made on the
+# validation split.
 
 # %%
+def compare_on_task(splits: tasks.Splits, layers: int = 2) -> dict:
+    """Test accuracies (%) on one task of the fixed kernel (M = I), ConvRFM, Deep ConvRFM with
+    1…``layers`` feature-learning layers and a CNN of the same shape (``layers`` 3×3
+    convolutions of ``width`` channels, ReLU, a linear read-out; Adam, cross-entropy, the last
+    epoch's accuracy)."""
+    train_set, val_set, test_set = splits
+    deep = rfm.deep_conv_rfm(
+        train_set, val_set, kernel, layers=layers, width=settings["width"], generator=generator,
+        report=test_set, iterations=settings["iterations"], agop_images=settings["agop_images"],
+        device=device)
+    c, h, w = train_set.image_shape
+    torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))
+    cnn = models.cnn([c] + [settings["width"]] * layers, (h, w), train_set.num_classes,
+                     kernel_size=settings["q"], stride=1)
+    history = train(cnn, train_set, test_set, epochs=settings["cnn_epochs"], lr=settings["cnn_lr"],
+                    optimizer="adam", device=device, desc="training the CNN")
+    return {"fixed": deep.stages[0].report_accuracy[0], "convrfm": deep.report_accuracy[0],
+            "deep": deep.report_accuracy, "cnn": history[-1]["test_acc"]}
+
+
 def sweep(task: str) -> tuple[pd.DataFrame, dict]:
-    make = recipes.bars_splits if task == "bars" else recipes.digits_splits
+    make = bars if task == "bars" else digits
     noises = settings[f"{task}_noise"]
     rows, runs = [], {}
     for noise in progress(noises, f"{task}: noise levels"):
-        result = recipes.compare_on_task(settings, make(settings, noise, generator), generator,
-                                         device, settings["layers"])
+        result = compare_on_task(make(noise), settings["layers"])
         runs[noise] = result
         rows.append({"noise": noise, "fixed kernel": result["fixed"], "ConvRFM": result["convrfm"],
                      "Deep ConvRFM": result["deep"][-1], "CNN": result["cnn"]})
@@ -253,7 +309,7 @@ depth.round(1)
 
 # %%
 glue("rfm_width", settings["width"])
-clean = recipes.digits_splits(settings, 0.0, generator)
+clean = digits(0.0)
 edges = rfm.conv_rfm(clean[0], clean[1], rfm.PatchKernel("laplace", 5, settings["bandwidth"]),
                      iterations=1, agop_images=settings["agop_images"], device=device)
 values, vectors = eigh_desc(edges.metrics[1])
@@ -328,7 +384,7 @@ fig.tight_layout()
 # the two largest arrays, the kernel matrix (float64) and the train patch features (float32).
 
 # %%
-train_set, val_set, _ = recipes.digits_splits(settings, settings["digits_noise"][-1], generator)
+train_set, val_set, _ = digits(settings["digits_noise"][-1])
 sizes = sorted({n for n in (250, 500, 1000) if n < len(train_set)} | {len(train_set)})
 positions = (train_set.x.shape[2] - settings["q"] + 1) * (train_set.x.shape[3] - settings["q"] + 1)
 cost_rows = []
@@ -364,8 +420,8 @@ cost.round(2)
 # %%
 benchmark_rows = []
 for name in settings["benchmarks"]:
-    result = recipes.compare_on_task(settings, recipes.benchmark_splits(settings, name, generator),
-                                     generator, device, settings["layers"])
+    splits = tasks.benchmark_splits(name, generator, **settings["benchmark_sizes"])
+    result = compare_on_task(splits, settings["layers"])
     benchmark_rows.append({"dataset": name, "fixed kernel": result["fixed"],
                            "ConvRFM": result["convrfm"], "Deep ConvRFM": result["deep"][-1],
                            "CNN": result["cnn"]})
@@ -392,7 +448,7 @@ pd.DataFrame(benchmark_rows).round(1) if benchmark_rows else print("quick profil
 
 # %% tags=["hide-input"]
 # Solution
-bars_splits = recipes.bars_splits(settings, 2.0, generator)
+bars_splits = bars(2.0)
 for name in rfm.KERNELS:
     start = time.perf_counter()
     run = rfm.conv_rfm(*bars_splits[:2], rfm.PatchKernel(name, 3), iterations=1, report=bars_splits[2])
@@ -408,7 +464,7 @@ for name in rfm.KERNELS:
 
 # %% tags=["hide-input"]
 # Solution
-noisy = recipes.digits_splits(settings, settings["digits_noise"][-1], generator)
+noisy = digits(settings["digits_noise"][-1])
 for power in (1, 2):
     run = rfm.conv_rfm(*noisy[:2], kernel, iterations=2, power=power, report=noisy[2])
     top = torch.linalg.eigvalsh(run.metrics[-1]).flip(0)

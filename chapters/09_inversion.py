@@ -56,12 +56,38 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from deepinside import data, interactive, inversion, models, plotting, recipes
+from deepinside import data, interactive, inversion, models, plotting, runtime, setups, tasks
 from deepinside.notebook import glue
 from deepinside.runtime import progress
 
 plotting.setup()
-settings, device, generator = recipes.inversion_session(PROFILE, SEED, DEVICE, steps=STEPS)
+
+# %% [markdown]
+# The chapter's settings per profile: inverting layer embeddings of a photograph. `quick` inverts
+# an untrained ResNet-18 at 96 pixels and small ResNets trained on photo crops or on pure noise;
+# `full` inverts torchvision's ResNet-50, untrained and ImageNet-trained, at 224 pixels.
+
+# %%
+SETTINGS = {
+    "quick": {"image_size": 96, "target": "chelsea", "big": [{"arch": "resnet18", "trained": False}],
+              "widths": [16, 32, 64, 128], "natural": "photos", "epochs": 8,
+              "noise_images": 2000, "noise_classes": 10, "noise_epochs": 8,
+              "steps": 300, "lr": 0.2, "blur_start": 2.4, "blur_end": 0.4, "deep_steps": 400,
+              "deep_lr": 0.05, "mlp_side": 16, "mlp_widths": [0.5, 0.75, 1.25, 2.0],
+              "mlp_depths": [1, 2, 3, 4, 6], "mlp_steps": 2000,
+              "relu_widths": [[2, 2], [2, 4], [4, 8]], "relu_steps": 600, "perturb_draws": 20},
+    "full": {"image_size": 224, "target": "chelsea",
+             "big": [{"arch": "resnet50", "trained": False}, {"arch": "resnet50", "trained": True}],
+             "widths": [32, 64, 128, 256], "natural": "cifar10", "epochs": 20,
+             "noise_images": 10000, "noise_classes": 100, "noise_epochs": 30,
+             "steps": 500, "lr": 0.2, "blur_start": 2.4, "blur_end": 0.4, "deep_steps": 1000,
+             "deep_lr": 0.05, "mlp_side": 29, "mlp_widths": [0.4, 0.8, 1.2, 2.0],
+             "mlp_depths": [1, 2, 3, 4, 6], "mlp_steps": 5000,
+             "relu_widths": [[2, 2], [2, 4], [4, 8]], "relu_steps": 2000, "perturb_draws": 20},
+}  # fmt: skip
+session = runtime.start(PROFILE, SEED, DEVICE, SETTINGS, steps=STEPS)
+settings, device, generator = session.settings, session.device, session.generator
+blur = (settings["blur_start"], settings["blur_end"])  # σ of the blur, first and last step
 print(settings)
 
 
@@ -125,11 +151,19 @@ plt.show()
 # Every network reads pixels standardized with the statistics of its own training data.
 
 # %%
-nets = recipes.small_resnets(settings, SEED, device)
-photos_net, mean, std = nets["photos"]
-noise_net, noise_mean, noise_std = nets["noise"]
+natural = [data.load(settings["natural"], split) for split in ("train", "test")]
+noise_draw = torch.Generator().manual_seed(SEED)
+noise = [tasks.noise_images(n, settings["noise_classes"], noise_draw)
+         for n in (settings["noise_images"], settings["noise_images"] // 4)]
+photos_net = setups.train_resnet("photos", settings["widths"], *natural, settings["epochs"], SEED,
+                                 device)
+noise_net = setups.train_resnet("noise", settings["widths"], *noise, settings["noise_epochs"], SEED,
+                                device)
+mean, std = data.channel_stats(settings["natural"])
+noise_mean, noise_std = [tasks.NOISE_MEAN] * 3, [tasks.NOISE_STD] * 3
 rows = {}
-for name, is_trained in settings["big"]:
+for big in settings["big"]:
+    name, is_trained = big["arch"], big["trained"]
     label = f"{name}, {'ImageNet' if is_trained else 'untrained'}"
     rows[label] = (models.pretrained(name, is_trained).to(device), models.IMAGENET_MEAN,
                    models.IMAGENET_STD)
@@ -149,7 +183,7 @@ for label, stage in progress([(r, s) for r in rows for s in models.RESNET_STAGES
     embed = models.resnet_embedding(net, stage, mean_, std_)
     results[label, stage] = inversion.invert(
         embed, cat, settings["steps"], settings["lr"], normalize=True,
-        blur_sigma=tuple(settings["blur"]), generator=generator)
+        blur_sigma=blur, generator=generator)
 
 table = pd.DataFrame([{"network": label, "stage": stage, "m_g / m_s": r.m_g[-1].item() / r.m_s,
                        "m_i": r.m_i[-1].item()} for (label, stage), r in results.items()])
@@ -545,7 +579,7 @@ glue("inv_target_nc", inversion.neighbour_correlation(cat))
 embed = models.resnet_embedding(deep_net, "conv4", deep_mean, deep_std)
 for loss in ("l1", "l2"):
     r = inversion.invert(embed, cat, settings["steps"] // 2, settings["lr"], loss=loss,
-                         normalize=True, blur_sigma=tuple(settings["blur"]), generator=generator)
+                         normalize=True, blur_sigma=blur, generator=generator)
     print(f"{loss}: m_g/m_s {r.m_g[-1] / r.m_s:.2f}, m_i {r.m_i[-1]:.1f}")
 # With normalized steps the loss mostly changes which coordinates of the embedding get matched
 # first (L1 weighs small differences more); the pictures are alike.

@@ -9,6 +9,7 @@ from torch import nn
 from deepinside import covariance as cov
 from deepinside import models
 from deepinside.data import ImageSet
+from deepinside.linalg import eigh_desc
 
 
 def random_images(n=37, shape=(1, 12, 12), classes=10, seed=0):
@@ -85,16 +86,6 @@ def test_weight_spectrum_of_a_wide_layer_keeps_the_nonzero_eigenvalues():
     assert values.shape == (10,) and vectors.shape == (10, 40)
 
 
-def test_eigh_desc_sorts_and_reconstructs():
-    a = torch.randn(6, 6, dtype=torch.float64)
-    m = a @ a.T
-    values, vectors = cov.eigh_desc(m)
-    assert torch.all(values[:-1] >= values[1:])
-    assert torch.allclose(vectors.T @ torch.diag(values) @ vectors, m)
-    with pytest.raises(ValueError, match="square"):
-        cov.eigh_desc(torch.zeros(2, 3))
-
-
 def test_participation_ratio_closed_forms():
     assert cov.participation_ratio(torch.ones(7)) == pytest.approx(7)
     assert cov.participation_ratio(torch.tensor([3.0, 0, 0])) == pytest.approx(1)
@@ -158,9 +149,9 @@ def test_clipping_at_full_rank_changes_nothing(kind):
         reference = 100.0 * (net(images.x).argmax(-1) == images.y).float().mean().item()
     for on, layer in (("weights", models.weight_layers(net)[1]), ("activations", models.hidden_layers(net)[0])):
         if on == "weights":
-            _, basis = cov.eigh_desc(cov.weight_covariance(net[layer]))
+            _, basis = eigh_desc(cov.weight_covariance(net[layer]))
         else:
-            _, basis = cov.eigh_desc(cov.activation_covariances(net, images, [layer])[0])
+            _, basis = eigh_desc(cov.activation_covariances(net, images, [layer])[0])
         full = basis.shape[0]
         acc = cov.clipping_curve(net, images, layer, basis.float(), [0, full], on=on)
         assert acc[1] == pytest.approx(reference)

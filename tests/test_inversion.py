@@ -8,7 +8,7 @@ from scipy.linalg import null_space
 from scipy.ndimage import gaussian_filter
 from torch import nn
 
-from deepinside import data, inversion, models
+from deepinside import data, inversion, models, tasks
 
 
 def _linear_embed(rows: int, d: int, seed: int = 0) -> nn.Sequential:
@@ -172,15 +172,3 @@ def test_inverting_a_resnet_stage_matches_its_embedding():
     r = inversion.invert(embed, image, 100, 0.05, normalize=True, blur_sigma=(1.0, 0.3),
                          generator=torch.Generator().manual_seed(0))
     assert r.m_g[-1] < 0.5 * r.m_g[0] and r.m_i[-1] < r.m_i[0]
-
-
-def test_noise_images_are_standard_normal_with_random_labels():
-    g = torch.Generator().manual_seed(0)
-    noise = data.noise_images(500, 7, g, size=8)
-    assert noise.x.shape == (500, 3, 8, 8) and noise.num_classes == 7
-    assert abs(noise.x.mean()) < 0.02 and abs(noise.x.std() - 1) < 0.02
-    assert set(noise.y.tolist()) == set(range(7))
-    again = data.noise_images(500, 7, torch.Generator().manual_seed(0), size=8)
-    assert torch.equal(noise.x, again.x)
-    with pytest.raises(ValueError, match="num_classes"):
-        data.noise_images(10, 1, g)

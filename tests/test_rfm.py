@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deepinside import data, rfm
-from deepinside.covariance import sqrt_factor
+from deepinside import rfm, tasks
+from deepinside.linalg import sqrt_factor
 
 
 def _metric(d: int, seed: int = 0) -> torch.Tensor:
@@ -103,16 +103,9 @@ def test_ridge_solutions_solve_the_regularized_system():
         assert torch.allclose((k + ridge * torch.eye(12, dtype=torch.float64)) @ alpha, y, atol=1e-8)
 
 
-def test_matrix_power_of_a_psd_matrix():
-    m = _metric(5)
-    assert torch.allclose(rfm.matrix_power(m, 2), m @ m, atol=1e-10)
-    root = rfm.matrix_power(m, 0.5)
-    assert torch.allclose(root @ root, m, atol=1e-10)
-
-
 def test_conv_rfm_learns_the_bar_direction_and_beats_the_fixed_kernel():
     g = torch.Generator().manual_seed(0)
-    train, val, test = (data.bars_in_noise(n, 1.5, g) for n in (400, 200, 400))
+    train, val, test = (tasks.bars_in_noise(n, 1.5, g) for n in (400, 200, 400))
     result = rfm.conv_rfm(train, val, rfm.PatchKernel("laplace", 3), iterations=2, report=test)
     assert len(result.metrics) == len(result.val_accuracy) == len(result.report_accuracy) == 3
     assert all(len(row) == len(rfm.RIDGES) for row in result.val_accuracy)
@@ -125,7 +118,7 @@ def test_conv_rfm_learns_the_bar_direction_and_beats_the_fixed_kernel():
 
 def test_deep_conv_rfm_shapes_and_report():
     g = torch.Generator().manual_seed(0)
-    train, val, test = (data.bars_in_noise(n, 1.0, g) for n in (120, 60, 60))
+    train, val, test = (tasks.bars_in_noise(n, 1.0, g) for n in (120, 60, 60))
     deep = rfm.deep_conv_rfm(train, val, rfm.PatchKernel("laplace", 3), layers=2, width=4,
                              generator=g, report=test, iterations=1)
     assert len(deep.stages) == 2 and len(deep.filters) == 1
@@ -142,8 +135,6 @@ def test_errors():
         rfm.PatchKernel("laplace", q=0)
     with pytest.raises(ValueError, match="bandwidth"):
         rfm.PatchKernel("laplace", bandwidth=0)
-    with pytest.raises(ValueError, match="square"):
-        sqrt_factor(torch.ones(2, 3))
     with pytest.raises(ValueError, match="columns"):
         rfm.metric_patches(torch.zeros(1, 2, 5, 5), torch.eye(9), 3)
     with pytest.raises(ValueError, match="smaller"):
@@ -151,25 +142,8 @@ def test_errors():
     with pytest.raises(ValueError, match="ridges"):
         rfm.ridge_solutions(torch.eye(2), torch.zeros(2, 1), (0.0,))
     g = torch.Generator().manual_seed(0)
-    bars = data.bars_in_noise(10, 1.0, g)
+    bars = tasks.bars_in_noise(10, 1.0, g)
     with pytest.raises(ValueError, match="iterations"):
         rfm.conv_rfm(bars, bars, iterations=-1)
     with pytest.raises(ValueError, match="layers"):
         rfm.deep_conv_rfm(bars, bars, layers=0)
-
-
-def test_local_signal_tasks():
-    g = torch.Generator().manual_seed(0)
-    bars = data.bars_in_noise(50, 0.0, g)
-    rows = bars.x[:, 0].abs().sum(-1).argmax(-1)
-    bar = bars.x[torch.arange(50), 0, rows]
-    assert torch.allclose(bar.abs(), torch.full_like(bar, 32**-0.5))
-    assert torch.equal((bar[:, 0] < 0).long(), bars.y)
-    digits = data.ImageSet("d", torch.rand(5, 1, 14, 14), torch.arange(5), tuple("01234"))
-    framed = data.digits_in_noise(digits, 0.0, g, frame=21)
-    assert framed.x.shape == (5, 1, 21, 21)
-    assert torch.allclose(framed.x.sum((1, 2, 3)), digits.x.sum((1, 2, 3)))
-    with pytest.raises(ValueError, match="noise"):
-        data.bars_in_noise(5, -1.0, g)
-    with pytest.raises(ValueError, match="frame"):
-        data.digits_in_noise(digits, 0.1, g, frame=10)

@@ -13,8 +13,8 @@ def digits():
 
 
 def fit(digits, **kwargs):
-    return training.trained("tiny", lambda: models.mlp([784, 32, 10]), {"dims": [784, 32, 10]},
-                            *digits, epochs=3, lr=0.05, **kwargs)
+    return training.trained("tiny", models.mlp, {"dims": [784, 32, 10]}, *digits, epochs=3,
+                            lr=0.05, **kwargs)
 
 
 def test_training_learns_well_above_chance(digits):
@@ -98,3 +98,52 @@ def test_random_numbers_after_training_do_not_depend_on_the_cache(digits, privat
     after_loading = torch.rand(3)
     assert not trained_now.from_cache and loaded.from_cache
     assert torch.equal(after_training, after_loading)
+
+
+def key(build, arguments, digits, **train_kwargs):
+    return training.checkpoint_key(build, arguments, *digits, epochs=3, **train_kwargs)
+
+
+def test_checkpoint_key_applies_the_builders_defaults(digits):
+    explicit = {"channels": [1, 4], "image_size": 28, "num_classes": 10, "kernel_size": 5,
+                "stride": 2}
+    implicit = {"channels": [1, 4], "image_size": 28}
+    assert key(models.cnn, implicit, digits) == key(models.cnn, explicit, digits)
+    assert key(models.cnn, implicit, digits)["arguments"]["kernel_size"] == 5
+    assert key(models.cnn, {**implicit, "stride": 1}, digits) != key(models.cnn, implicit, digits)
+
+
+def test_a_changed_default_gives_a_new_key(digits):
+    def cnn(channels, image_size, num_classes=10, kernel_size=5, stride=2):
+        return models.cnn(channels, image_size, num_classes, kernel_size, stride)
+
+    def cnn_changed(channels, image_size, num_classes=10, kernel_size=3, stride=2):
+        return models.cnn(channels, image_size, num_classes, kernel_size, stride)
+
+    cnn_changed.__qualname__ = cnn.__qualname__  # the same builder, one default changed
+    arguments = {"channels": [1, 4], "image_size": 28}
+    assert key(cnn, arguments, digits) != key(cnn_changed, arguments, digits)
+
+
+def test_checkpoint_key_holds_every_training_argument_precision_and_device_kind(digits):
+    base = key(models.mlp, {"dims": [784, 10]}, digits)
+    assert base["train"]["momentum"] == 0.9 and base["train"]["optimizer"] == "sgd"
+    assert base["train"]["device_kind"] == "cpu" and base["train"]["precision"] == "float32"
+    assert key(models.mlp, {"dims": [784, 10]}, digits, mixed_precision=True) != base
+    assert key(models.mlp, {"dims": [784, 10]}, digits, lr=0.02) != base
+    assert key(models.mlp, {"dims": [784, 10]}, digits, seed=1) != base
+    with pytest.raises(TypeError):
+        key(models.mlp, {"dims": [784, 10]}, digits, learning_rate=0.1)
+
+
+def test_checkpoint_key_serializes_tensors(digits):
+    filters = torch.randn(2, 3, 3)
+    arguments = {"config": [4], "filters": filters, "in_channels": 1, "image_size": 28}
+    first = key(models.factorized, arguments, digits)
+    assert first["arguments"]["filters"]["shape"] == [2, 3, 3]
+    assert first != key(models.factorized, {**arguments, "filters": -filters}, digits)
+
+
+def test_precision_is_bfloat16_only_on_cuda_by_default():
+    assert training.precision("cuda") == "bfloat16" and training.precision("cpu") == "float32"
+    assert training.precision("cuda", mixed_precision=False) == "float32"

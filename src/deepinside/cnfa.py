@@ -22,14 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .covariance import sqrt_factor, weight_matrix
+from .covariance import weight_matrix
+from .linalg import sqrt_factor
+from .models import conv_layers
 from .data import ImageSet
 from .runtime import progress
-
-
-def conv_layers(model: nn.Module) -> dict[str, nn.Conv2d]:
-    """The ``nn.Conv2d`` modules of ``model`` by qualified name, in definition order."""
-    return {name: m for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
 
 
 def block_entry_convs(model: nn.Module) -> list[str]:
@@ -166,30 +163,12 @@ def patch_agop_unfolded(
     return total / count
 
 
-def matrix_correlation(a: torch.Tensor, b: torch.Tensor, centered: bool = True) -> float:
-    """Correlation of two matrices as flattened vectors.
-
-    ``centered=True``: Pearson correlation (each matrix's mean entry subtracted);
-    ``centered=False``: the uncentered cosine similarity.
-    """
-    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"matrices of different shapes {tuple(a.shape)} and {tuple(b.shape)}")
-    a, b = a.flatten(), b.flatten()
-    if centered:
-        a, b = a - a.mean(), b - b.mean()
-    denominator = a.norm() * b.norm()
-    if denominator == 0:
-        raise ValueError("correlation of a constant matrix is undefined")
-    return float(a @ b / denominator)
-
-
 def patch_norm_map(x: torch.Tensor, matrix: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """‖M^½ x[i,j]‖ for every patch x[i,j] the layer ``conv`` reads from ``x``.
 
     ``x`` is (C, H, W) or (B, C, H, W); the result has the layer's output size,
     (H', W') or (B, H', W'). Computed as √(Σ_i λ_i (u_i ∗ x)²) with (λ_i, u_i) the
-    eigenpairs of M (:func:`~deepinside.covariance.sqrt_factor`), i.e. as a convolution:
+    eigenpairs of M (:func:`~deepinside.linalg.sqrt_factor`), i.e. as a convolution:
     patches are never unfolded.
     """
     single = x.ndim == 3

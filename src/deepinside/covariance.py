@@ -112,26 +112,6 @@ def weight_spectrum(layer: nn.Module | torch.Tensor) -> tuple[torch.Tensor, torc
     return s**2 / w.shape[0], vh
 
 
-def eigh_desc(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eigenvalues in decreasing order and the matching eigenvectors as rows."""
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ValueError(f"expected a square matrix, got shape {tuple(matrix.shape)}")
-    values, vectors = torch.linalg.eigh(matrix)
-    return values.flip(0), vectors.flip(1).T
-
-
-def sqrt_factor(matrix: torch.Tensor, rtol: float = 1e-7) -> torch.Tensor:
-    """R = Λ^½ Vᵀ (r × d, float64) with RᵀR = M for a symmetric positive semi-definite M,
-    keeping the r eigenvalues above rtol·max (the others are zero up to rounding)."""
-    if not isinstance(matrix, torch.Tensor) or matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ValueError("expected a square matrix (a torch tensor)")
-    if not torch.isfinite(matrix).all():
-        raise ValueError("the matrix has non-finite entries")
-    values, vectors = torch.linalg.eigh(matrix.double())
-    keep = values > rtol * values.max().clamp(min=1e-300)
-    return (vectors[:, keep] * values[keep].sqrt()).T
-
-
 def bures_similarity(a: torch.Tensor, b: torch.Tensor) -> float:
     """Normalized Bures similarity tr((A^½ B A^½)^½) / √(tr A · tr B) of two positive
     semi-definite matrices, in [0, 1]: 1 when B is a positive multiple of A; unchanged by

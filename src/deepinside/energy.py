@@ -22,8 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .cnfa import matrix_correlation
-from .covariance import eigh_desc
+from .linalg import eigh_desc, matrix_correlation
 
 
 def patch_moment(images: torch.Tensor, k: int = 3, batch_size: int = 256) -> torch.Tensor:

@@ -70,10 +70,12 @@ def vgg(
     num_classes: int = 10,
     kernel_size: int = 3,
     pool: str = "max",
+    init_std: Sequence[float] | None = None,
 ) -> nn.Sequential:
     """A VGG-type network without biases: for each entry of ``config``, an integer is a
     Conv (``kernel_size``, zero padding keeping the size) → ReLU, and ``"M"`` a 2×2
-    pooling (``pool``: "max" or "avg"); then Flatten → Linear.
+    pooling (``pool``: "max" or "avg"); then Flatten → Linear. PyTorch's default
+    initialization, or with ``init_std`` the Gaussian one of :func:`normal_init_`.
 
     VGG-11 is ``(64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")``.
     """
@@ -95,7 +97,8 @@ def vgg(
                        nn.ReLU()]
             channels = width
     layers += [nn.Flatten(), nn.Linear(channels * size * size, num_classes, bias=False)]
-    return nn.Sequential(*layers)
+    model = nn.Sequential(*layers)
+    return model if init_std is None else normal_init_(model, init_std)
 
 
 def factorized(
@@ -136,7 +139,7 @@ def factorized(
 
 def pointwise_layers(model: nn.Sequential) -> list[int]:
     """Indices of the learned 1×1 convolutions of a :func:`factorized` network."""
-    return [i for i, m in enumerate(model) if isinstance(m, nn.Conv2d) and m.weight.requires_grad]
+    return [int(name) for name, conv in conv_layers(model).items() if conv.weight.requires_grad]
 
 
 @torch.no_grad()
@@ -252,6 +255,12 @@ def pretrained(name: str, trained: bool = True) -> nn.Module:
     if not (hub / "checkpoints" / Path(weights.url).name).exists():
         require_network("download.pytorch.org", f"the pretrained weights of {name!r}", hub)
     return torchvision.models.get_model(name, weights=weights).eval()
+
+
+def conv_layers(model: nn.Module) -> dict[str, nn.Conv2d]:
+    """The ``nn.Conv2d`` modules of ``model`` by qualified name, first to last (for an
+    ``nn.Sequential`` the name is the index)."""
+    return {name: m for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
 
 
 def hidden_layers(model: nn.Sequential) -> list[int]:

@@ -36,7 +36,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from .covariance import sqrt_factor
+from .linalg import matrix_power, sqrt_factor
 from .data import ImageSet
 from .runtime import progress
 
@@ -323,12 +323,6 @@ def deep_conv_rfm(
         filters.append(w)
         xs = [F.relu(F.conv2d(x, w)) for x in xs]
     return DeepConvRFM(stages, filters)
-
-
-def matrix_power(matrix: torch.Tensor, power: float) -> torch.Tensor:
-    """Mᵖ of a symmetric positive semi-definite M (negative round-off eigenvalues set to 0)."""
-    values, vectors = torch.linalg.eigh(matrix.double())
-    return (vectors * values.clamp(min=0) ** power) @ vectors.T
 
 
 def _accuracy(scores: torch.Tensor, labels: torch.Tensor) -> float:

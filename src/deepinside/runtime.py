@@ -1,14 +1,16 @@
 """Execution profiles, seeding, device choice, cache root and progress bars.
 
-Every chapter starts by turning its papermill parameters into a validated
-configuration with :func:`choose_profile`, then seeds everything with
-:func:`seed_everything` and picks a device with :func:`pick_device`.
+Every chapter starts with :func:`start`: its papermill parameters (profile, seed, device,
+overrides of its knobs) and its settings table become a :class:`Session`, with the profile's
+settings validated (:func:`choose_profile`), every generator seeded (:func:`seed_everything`)
+and the device picked (:func:`pick_device`).
 """
 
 from __future__ import annotations
 
 import os
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, TypeVar
 
@@ -21,6 +23,27 @@ CACHE_ENV = "DEEPINSIDE_CACHE"
 NO_PROGRESS_ENV = "DEEPINSIDE_NO_PROGRESS"
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a chapter starts from: its profile's settings, the seed, the device, and a torch
+    generator seeded with the seed for every random draw of the chapter."""
+
+    profile: str
+    seed: int
+    device: torch.device
+    generator: torch.Generator
+    settings: dict[str, Any]
+
+
+def start(profile: str, seed: int, device: str,
+          table: Mapping[str, Mapping[str, Any]], **overrides: Any) -> Session:
+    """A chapter's start: the settings of ``profile`` in ``table`` with ``overrides`` (see
+    :func:`choose_profile`), everything seeded with ``seed``, and the device."""
+    settings = choose_profile(profile, table, **overrides)
+    generator = seed_everything(seed)
+    return Session(profile, int(seed), pick_device(device), generator, settings)
 
 
 def choose_profile(

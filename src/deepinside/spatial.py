@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .covariance import eigh_desc
+from .linalg import eigh_desc
 
 
 def spatial_covariance(weight: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import json
 import os
 import tempfile
@@ -22,9 +23,10 @@ import torch
 from torch import nn
 
 from .data import ImageSet
+from .models import conv_layers
 from .runtime import cache_root, progress
 
-CHECKPOINT_VERSION = 1  # bump when training code changes what a key produces
+CHECKPOINT_VERSION = 2  # bump when training code changes what a key produces
 OPTIMIZERS = ("sgd", "adam")
 
 
@@ -48,8 +50,8 @@ class TrainedModel:
 
     def learned_conv_weights(self) -> list[torch.Tensor]:
         """What training added to each conv layer, W − W₀, first to last, on the CPU."""
-        pairs = zip(self.model.modules(), self.initial.modules())
-        return [(m.weight - m0.weight).detach().cpu() for m, m0 in pairs if isinstance(m, nn.Conv2d)]
+        pairs = zip(conv_layers(self.model).values(), conv_layers(self.initial).values())
+        return [(m.weight - m0.weight).detach().cpu() for m, m0 in pairs]
 
 
 @torch.no_grad()
@@ -61,6 +63,14 @@ def accuracy(model: nn.Module, images: ImageSet, device: torch.device | str = "c
     for x, y in images.loader(batch_size):
         correct += (model(x.to(device)).argmax(-1).cpu() == y).sum().item()
     return 100.0 * correct / len(images)
+
+
+def precision(device_kind: str, mixed_precision: bool | None = None) -> str:
+    """The precision of the forward pass: "bfloat16" (autocast) or "float32". By default
+    (``mixed_precision=None``) bfloat16 on CUDA and float32 elsewhere."""
+    if mixed_precision is None:
+        mixed_precision = device_kind == "cuda"
+    return "bfloat16" if mixed_precision else "float32"
 
 
 def train(
@@ -92,8 +102,7 @@ def train(
         raise ValueError(f"unknown optimizer {optimizer!r}: choose one of {OPTIMIZERS}")
     model.to(device)
     device_type = torch.device(device).type
-    if mixed_precision is None:
-        mixed_precision = device_type == "cuda"
+    autocast = precision(device_type, mixed_precision) == "bfloat16"
     step = (torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum) if optimizer == "sgd"
             else torch.optim.Adam(model.parameters(), lr=lr))
     history = []
@@ -102,7 +111,7 @@ def train(
         total_loss, correct = 0.0, 0
         for x, y in train_set.loader(batch_size, shuffle=True, seed=seed * 1000 + epoch):
             x, y = x.to(device), y.to(device)
-            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=mixed_precision):
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=autocast):
                 logits = model(x)
                 loss = nn.functional.cross_entropy(logits.float(), y)
             step.zero_grad()
@@ -122,8 +131,8 @@ def train(
 
 def trained(
     name: str,
-    build: Callable[[], nn.Module],
-    spec: dict[str, Any],
+    build: Callable[..., nn.Module],
+    arguments: dict[str, Any],
     train_set: ImageSet,
     test_set: ImageSet,
     *,
@@ -131,22 +140,16 @@ def trained(
     device: torch.device | str = "cpu",
     **train_kwargs: Any,
 ) -> TrainedModel:
-    """The network ``build()`` trained on ``train_set``, from the cache when possible.
-
-    ``spec`` must describe everything ``build`` depends on (e.g. the layer
-    sizes); together with the datasets' names and sizes, the seed and
-    ``train_kwargs`` it forms the cache key.
-    """
-    key = {
-        "name": name, "spec": spec, "seed": seed, "train": train_kwargs,
-        "data": [train_set.name, len(train_set), test_set.name, len(test_set)],
-        "version": CHECKPOINT_VERSION,
-    }  # fmt: skip
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+    """The network ``build(**arguments)`` trained on ``train_set`` with :func:`train`, from the
+    cache when possible. ``name`` labels the checkpoint file and the progress bar; the cache key
+    is :func:`checkpoint_key`, derived from the builder and the training call themselves."""
+    key = checkpoint_key(build, arguments, train_set, test_set, seed=seed, device=device,
+                         **train_kwargs)
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
     path = cache_root() / "checkpoints" / f"{name}-{digest[:16]}.pt"
 
     torch.manual_seed(seed)
-    initial = build()
+    initial = build(**arguments)
     model = copy.deepcopy(initial)
     # loading and training consume random numbers differently (e.g. data loaders draw seeds):
     # restore the generators afterwards so that what follows is the same either way
@@ -159,8 +162,49 @@ def trained(
         history = train(model, train_set, test_set, seed=seed, device=device,
                         desc=f"training {name}", **train_kwargs)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    save_checkpoint(path, {"model": state, "history": history, "key": json.dumps(key, default=str)})
+    save_checkpoint(path, {"model": state, "history": history, "key": json.dumps(key)})
     return TrainedModel(model.eval(), initial.to(device).eval(), history)
+
+
+def checkpoint_key(
+    build: Callable[..., nn.Module],
+    arguments: dict[str, Any],
+    train_set: ImageSet,
+    test_set: ImageSet,
+    **train_kwargs: Any,
+) -> dict[str, Any]:
+    """Everything that determines a trained network, as plain JSON: the builder's qualified
+    name and its bound arguments **with defaults applied**, every argument of :func:`train`
+    with its defaults (seed included), the device kind and the precision it resolves to, and
+    the datasets' names and sizes. A changed default therefore changes the key."""
+    built = inspect.signature(build).bind(**arguments)
+    built.apply_defaults()
+    fit = inspect.signature(train).bind(None, train_set, test_set, **train_kwargs)
+    fit.apply_defaults()
+    training = {k: v for k, v in fit.arguments.items()
+                if k not in ("model", "train_set", "test_set", "device", "desc", "mixed_precision")}
+    device_kind = torch.device(fit.arguments["device"]).type
+    training["device_kind"] = device_kind
+    training["precision"] = precision(device_kind, fit.arguments["mixed_precision"])
+    return _jsonable({
+        "builder": f"{build.__module__}.{build.__qualname__}", "arguments": built.arguments,
+        "train": training, "version": CHECKPOINT_VERSION,
+        "data": [train_set.name, len(train_set), test_set.name, len(test_set)],
+    })
+
+
+def _jsonable(value: Any) -> Any:
+    """Tensors as rounded lists, tuples as lists, devices and dtypes as strings."""
+    if isinstance(value, torch.Tensor):
+        return {"shape": list(value.shape),
+                "values": [round(v, 6) for v in value.detach().flatten().tolist()]}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
