@@ -1,13 +1,16 @@
-# The book's two commands: `make book` and `make test`.
+# The book's two commands: `make book` and `make test` (`make help` lists every target).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= quick
+# FORCE=1: execute every chapter again, even those up to date
+FORCE ?=
+BUILD_FLAGS := --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force)
 
-.PHONY: book test unit teaching env lock clean
+.PHONY: book test unit teaching env lock clean help
 
-book: env  ## environment, execute every chapter (PROFILE=quick|full), build _build/html
-	$(PY) -m deepinside.build --profile $(PROFILE)
+book: env  ## execute the changed chapters (PROFILE=quick|full, FORCE=1: all), build _build/html
+	$(PY) -m deepinside.book.build $(BUILD_FLAGS)
 
 test: book  ## the book, then the unit tests and the checks of the chapters' claims
 	$(PY) -m pytest
@@ -16,9 +19,9 @@ unit: env  ## unit tests only (no chapter execution)
 	$(PY) -m pytest -m "not chapters"
 
 teaching: env  ## student and instructor copies of the chapters, into _build/teaching
-	$(PY) -m deepinside.teaching
+	$(PY) -m deepinside.book.teaching
 
-env: $(VENV)/.installed
+env: $(VENV)/.installed  ## the virtual environment .venv, from requirements.txt
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +36,6 @@ lock: env  ## re-pin requirements.txt from the current environment
 
 clean:  ## remove build outputs (not the environment, not the cache of trained networks)
 	rm -rf _build
+
+help:  ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

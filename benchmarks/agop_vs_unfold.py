@@ -30,8 +30,16 @@ from deepinside import cnfa
 
 ROOT = Path(__file__).resolve().parents[1]
 # (C_in, C_out, resolution) of VGG-11's conv layers for a 224×224 image
-VGG11_LAYERS = [(3, 64, 224), (64, 128, 112), (128, 256, 56), (256, 256, 56),
-                (256, 512, 28), (512, 512, 28), (512, 512, 14), (512, 512, 14)]
+VGG11_LAYERS = [
+    (3, 64, 224),
+    (64, 128, 112),
+    (128, 256, 56),
+    (256, 256, 56),
+    (256, 512, 28),
+    (512, 512, 28),
+    (512, 512, 14),
+    (512, 512, 14),
+]
 METHODS = ("patch_agop", "unfolded")
 
 
@@ -44,8 +52,13 @@ def peak_bytes(device: torch.device) -> int:
 def measure(method: str, layer: int, images: int, device: torch.device) -> dict[str, float]:
     c_in, c_out, size = VGG11_LAYERS[layer]
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.ReLU(),
-                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_out, 10)).to(device)
+    net = nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(c_out, 10),
+    ).to(device)
     x = torch.randn(images, c_in, size, size, device=device)
     net(x).sum().backward()  # what backpropagation itself needs
     net.zero_grad(set_to_none=True)
@@ -59,8 +72,12 @@ def measure(method: str, layer: int, images: int, device: torch.device) -> dict[
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - start
     peak = peak_bytes(device)
-    return {"seconds": seconds, "extra_mb": max(peak - baseline, 0) / 2**20,
-            "peak_mb": peak / 2**20, "trace": float(agop.trace())}
+    return {
+        "seconds": seconds,
+        "extra_mb": max(peak - baseline, 0) / 2**20,
+        "peak_mb": peak / 2**20,
+        "trace": float(agop.trace()),
+    }
 
 
 def main() -> None:
@@ -79,32 +96,53 @@ def main() -> None:
         row = {"layer": layer + 1, "shape": shape}
         for method in METHODS:
             out = subprocess.run(
-                [sys.executable, __file__, "--child", method, str(layer),
-                 "--images", str(args.images), "--device", args.device],
-                check=True, capture_output=True, text=True,
-                env={**os.environ, "DEEPINSIDE_NO_PROGRESS": "1"})
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    method,
+                    str(layer),
+                    "--images",
+                    str(args.images),
+                    "--device",
+                    args.device,
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "DEEPINSIDE_NO_PROGRESS": "1"},
+            )
             row[method] = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(row)
         fast, slow = row["patch_agop"], row["unfolded"]
-        print(f"conv {layer + 1} {str(shape):>16}: {fast['seconds']:6.2f} s vs {slow['seconds']:6.2f} s, "
-              f"extra {fast['extra_mb']:6.0f} MB vs {slow['extra_mb']:6.0f} MB, "
-              f"peak {fast['peak_mb']:6.0f} MB vs {slow['peak_mb']:6.0f} MB", flush=True)
+        print(
+            f"conv {layer + 1} {str(shape):>16}: "
+            f"{fast['seconds']:6.2f} s vs {slow['seconds']:6.2f} s, "
+            f"extra {fast['extra_mb']:6.0f} MB vs {slow['extra_mb']:6.0f} MB, "
+            f"peak {fast['peak_mb']:6.0f} MB vs {slow['peak_mb']:6.0f} MB",
+            flush=True,
+        )
     total = {m: {k: sum(r[m][k] for r in rows) for k in ("seconds", "extra_mb")} for m in METHODS}
     report = {
         "setup": f"VGG-11 layer sizes at 224x224, {args.images} images, 10 outputs, {args.device}",
         "layers": rows,
         "time_ratio": total["unfolded"]["seconds"] / total["patch_agop"]["seconds"],
-        "extra_memory_ratio": total["unfolded"]["extra_mb"] / max(total["patch_agop"]["extra_mb"], 1),
-        "peak_memory_ratio_largest_layer": max(r["unfolded"]["peak_mb"] / r["patch_agop"]["peak_mb"]
-                                               for r in rows),
+        "extra_memory_ratio": total["unfolded"]["extra_mb"]
+        / max(total["patch_agop"]["extra_mb"], 1),
+        "peak_memory_ratio_largest_layer": max(
+            r["unfolded"]["peak_mb"] / r["patch_agop"]["peak_mb"] for r in rows
+        ),
         "largest_relative_trace_difference": max(
             abs(r["patch_agop"]["trace"] - r["unfolded"]["trace"]) / abs(r["unfolded"]["trace"])
-            for r in rows),
+            for r in rows
+        ),
     }
-    print(f"all layers, unfolded / patch_agop: time ×{report['time_ratio']:.1f}, extra memory "
-          f"×{report['extra_memory_ratio']:.1f}; largest per-layer peak ratio "
-          f"×{report['peak_memory_ratio_largest_layer']:.1f}; AGOP traces agree to "
-          f"{report['largest_relative_trace_difference']:.1e}")
+    print(
+        f"all layers, unfolded / patch_agop: time ×{report['time_ratio']:.1f}, extra memory "
+        f"×{report['extra_memory_ratio']:.1f}; largest per-layer peak ratio "
+        f"×{report['peak_memory_ratio_largest_layer']:.1f}; AGOP traces agree to "
+        f"{report['largest_relative_trace_difference']:.1e}"
+    )
     out_dir = ROOT / "_build" / "benchmarks"
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "agop_vs_unfold.json").write_text(json.dumps(report, indent=2))

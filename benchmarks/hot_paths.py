@@ -57,13 +57,20 @@ def covariance(method: str, images: int) -> dict:
     x = torch.rand(images, 1, 28, 28)
     layer = models.hidden_layers(net)[0]
     if method == "fast":
-        seconds, c = timed(lambda: covariance.activation_covariances(
-            net, data.ImageSet("bench", x, torch.zeros(images, dtype=torch.long), ("0",)), [layer])[0])
+        seconds, c = timed(
+            lambda: covariance.activation_covariances(
+                net,
+                data.ImageSet("bench", x, torch.zeros(images, dtype=torch.long), ("0",)),
+                [layer],
+            )[0]
+        )
     else:
+
         def naive():
             with torch.no_grad():
                 a = covariance.as_samples(net[: layer + 1](x)).double()
             return a.T @ a / len(a)
+
         seconds, c = timed(naive)
     return {"seconds": seconds, "peak_mb": peak_mb(), "check": float(c.trace())}
 
@@ -88,14 +95,17 @@ def kernel(method: str, n: int) -> dict:
 
     bars, factor = _bars_patches(n)
     if method == "fast":
+
         def run():
             u = rfm.metric_patches(bars.x, factor, 3)
             return rfm.PatchKernel("laplace", 3).matrix(u, u)
     else:
+
         def run():
             patches = F.unfold(bars.x.double(), 3)  # (n, 9, P)
             mapped = torch.einsum("rd,ndp->npr", factor, patches).reshape(n, -1)
             return torch.exp(-torch.cdist(mapped, mapped).div(math.sqrt(patches.shape[-1])))
+
     seconds, k = timed(run)
     return {"seconds": seconds, "peak_mb": peak_mb(), "check": float(k.sum())}
 
@@ -111,12 +121,15 @@ def ridge(method: str, n: int) -> dict:
         seconds, alphas = timed(lambda: rfm.ridge_solutions(k, targets, rfm.RIDGES))
     else:
         eye = torch.eye(n, dtype=torch.float64)
-        seconds, alphas = timed(lambda: [torch.linalg.solve(k + r * eye, targets) for r in rfm.RIDGES])
+        seconds, alphas = timed(
+            lambda: [torch.linalg.solve(k + r * eye, targets) for r in rfm.RIDGES]
+        )
     return {"seconds": seconds, "peak_mb": peak_mb(), "check": float(alphas[-1].abs().sum())}
 
 
 def inversion(method: str, steps: int) -> dict:
-    from deepinside import data, inversion as inv, models
+    from deepinside import data, models
+    from deepinside import inversion as inv
 
     torch.manual_seed(0)
     net = models.pretrained("resnet18", trained=False)
@@ -131,20 +144,37 @@ def inversion(method: str, steps: int) -> dict:
         def embed(x):
             net(standardize(x))
             return captured["out"]
-    seconds, result = timed(lambda: inv.invert(embed, image, steps, 0.2, normalize=True,
-                                               generator=torch.Generator().manual_seed(0)))
-    return {"seconds": seconds, "peak_mb": peak_mb(), "check": float(result.m_g[-1]),
-            "steps_per_second": steps / seconds}
+
+    seconds, result = timed(
+        lambda: inv.invert(
+            embed, image, steps, 0.2, normalize=True, generator=torch.Generator().manual_seed(0)
+        )
+    )
+    return {
+        "seconds": seconds,
+        "peak_mb": peak_mb(),
+        "check": float(result.m_g[-1]),
+        "steps_per_second": steps / seconds,
+    }
 
 
-BENCHMARKS = {"covariance": covariance, "patch_agop": patch_agop, "kernel": kernel,
-              "ridge": ridge, "inversion": inversion}
+BENCHMARKS = {
+    "covariance": covariance,
+    "patch_agop": patch_agop,
+    "kernel": kernel,
+    "ridge": ridge,
+    "inversion": inversion,
+}
 
 
 def child(name: str, method: str, size: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", name, method, str(size)],
-                         check=True, capture_output=True, text=True,
-                         env={**os.environ, "DEEPINSIDE_NO_PROGRESS": "1"})
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", name, method, str(size)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DEEPINSIDE_NO_PROGRESS": "1"},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -158,23 +188,36 @@ def main() -> None:
         name, method, size = args.child
         print(json.dumps(BENCHMARKS[name](method, int(size))))
         return
-    sizes = {"covariance": [2000] if args.quick else [5000, 20000],
-             "patch_agop": [1] if args.quick else [1, 2],
-             "kernel": [300] if args.quick else [500, 1000, 2000],
-             "ridge": [300] if args.quick else [500, 1000, 2000],
-             "inversion": [5] if args.quick else [30]}
+    sizes = {
+        "covariance": [2000] if args.quick else [5000, 20000],
+        "patch_agop": [1] if args.quick else [1, 2],
+        "kernel": [300] if args.quick else [500, 1000, 2000],
+        "ridge": [300] if args.quick else [500, 1000, 2000],
+        "inversion": [5] if args.quick else [30],
+    }
     rows = []
     for name, values in sizes.items():
         for size in values:
             fast, naive = child(name, "fast", size), child(name, "naive", size)
             agree = abs(fast["check"] - naive["check"]) / max(abs(naive["check"]), 1e-12)
-            rows.append({"benchmark": name, "size": size, "fast": fast, "naive": naive,
-                         "time_ratio": naive["seconds"] / fast["seconds"],
-                         "peak_ratio": naive["peak_mb"] / fast["peak_mb"], "relative_difference": agree})
-            print(f"{name:11s} {size:>6}: {fast['seconds']:7.2f} s vs {naive['seconds']:7.2f} s "
-                  f"(×{rows[-1]['time_ratio']:.1f}), peak {fast['peak_mb']:6.0f} MB vs "
-                  f"{naive['peak_mb']:6.0f} MB (×{rows[-1]['peak_ratio']:.1f}); results agree to {agree:.1e}",
-                  flush=True)
+            rows.append(
+                {
+                    "benchmark": name,
+                    "size": size,
+                    "fast": fast,
+                    "naive": naive,
+                    "time_ratio": naive["seconds"] / fast["seconds"],
+                    "peak_ratio": naive["peak_mb"] / fast["peak_mb"],
+                    "relative_difference": agree,
+                }
+            )
+            print(
+                f"{name:11s} {size:>6}: {fast['seconds']:7.2f} s vs {naive['seconds']:7.2f} s "
+                f"(×{rows[-1]['time_ratio']:.1f}), peak {fast['peak_mb']:6.0f} MB vs "
+                f"{naive['peak_mb']:6.0f} MB (×{rows[-1]['peak_ratio']:.1f}); "
+                f"results agree to {agree:.1e}",
+                flush=True,
+            )
     out_dir = ROOT / "_build" / "benchmarks"
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "hot_paths.json").write_text(json.dumps(rows, indent=2))

@@ -33,8 +33,8 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "deepinside @ git+https://github.com/deepinside/deepinside"], check=True)
+    package = "deepinside @ git+https://github.com/deepinside/deepinside"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 
 # %% tags=["parameters"]
 PROFILE = "quick"  # "quick": offline MNIST digits, CPU; "full": grayscale CIFAR-10
@@ -68,8 +68,7 @@ print(f"profile {PROFILE!r} on {device}: {settings}")
 # %%
 train_set, test_set = setups.part1_data(settings)
 print(f"{len(train_set)} training and {len(test_set)} test images of shape {train_set.image_shape}")
-plotting.show_images(train_set, title="One training image per class");
-
+plotting.show_images(train_set, title="One training image per class")
 # %% [markdown]
 # The first network is a multilayer perceptron with two hidden layers and no biases,
 #
@@ -94,8 +93,7 @@ for name, net in nets.items():
     ax.plot(epochs, [h["test_acc"] for h in net.history], marker="o", label=name.upper())
 ax.axhline(100 / train_set.num_classes, color="gray", ls=":", label="chance")
 ax.set(xlabel="epoch", ylabel="test accuracy (%)", title="Training")
-ax.legend();
-
+ax.legend()
 chance = glue("dim_chance_acc", 100 / train_set.num_classes)
 mlp_acc = glue("dim_mlp_test_acc", nets["mlp"].test_accuracy)
 cnn_acc = glue("dim_cnn_test_acc", nets["cnn"].test_accuracy)
@@ -124,6 +122,7 @@ cnn_acc = glue("dim_cnn_test_acc", nets["cnn"].test_accuracy)
 # every position, so we compute the $C \times C$ covariance over channels and count each spatial
 # position as one more sample.
 
+
 # %%
 def hidden_covariances(model):
     """Activation covariance of every hidden layer on the training set, with its eigenpairs."""
@@ -136,7 +135,7 @@ act_spectra = {name: hidden_covariances(net.model) for name, net in nets.items()
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
 for ax, (name, spectra) in zip(axes, act_spectra.items()):
-    for k, (layer, (values, _)) in enumerate(spectra.items(), start=1):
+    for k, (values, _) in enumerate(spectra.values(), start=1):
         plotting.rank_plot(ax, values.clamp(min=1e-12), label=f"layer {k} ({len(values)} units)")
     ax.set(title=f"{name.upper()}: activation covariance spectrum", ylabel="eigenvalue")
     ax.legend()
@@ -159,6 +158,7 @@ fig.tight_layout()
 # run unchanged, and measure the test accuracy as $k$ grows. For a convolutional layer the
 # projection acts on channels, at every position.
 
+
 # %%
 def rank_for(accuracies, fraction=0.9):
     """Smallest rank (1-based) whose accuracy reaches ``fraction`` of the unclipped accuracy."""
@@ -179,8 +179,9 @@ def plot_clipping(on, bases, marks=None):
             if net_name != name:
                 continue
             ranks = list(range(1, len(vectors) + 1))
-            curves[name, k] = cov.clipping_curve(nets[name].model, test_set, layer, vectors.float(),
-                                                 ranks, on=on, device=device)
+            curves[name, k] = cov.clipping_curve(
+                nets[name].model, test_set, layer, vectors.float(), ranks, on=on, device=device
+            )
             ax.plot(ranks, curves[name, k], label=f"layer {k}")
             if marks:
                 ax.axvline(marks[name, k], ls=":", color=ax.lines[-1].get_color(), lw=1)
@@ -192,11 +193,14 @@ def plot_clipping(on, bases, marks=None):
     return curves
 
 
-act_clip = plot_clipping("activations", {
-    (name, k): (layer, vectors)
-    for name, spectra in act_spectra.items()
-    for k, (layer, (_, vectors)) in enumerate(spectra.items(), start=1)
-})
+act_clip = plot_clipping(
+    "activations",
+    {
+        (name, k): (layer, vectors)
+        for name, spectra in act_spectra.items()
+        for k, (layer, (_, vectors)) in enumerate(spectra.items(), start=1)
+    },
+)
 mlp_act_rank90 = glue("dim_mlp_l1_act_rank90", rank_for(act_clip["mlp", 1]))
 
 # %% [markdown]
@@ -238,6 +242,7 @@ mlp_act_rank90 = glue("dim_mlp_l1_act_rank90", rank_for(act_clip["mlp", 1]))
 # directions that training has *learned*. We take $\sigma^2$ as the mean square of the initial
 # weights of each layer.
 
+
 # %%
 def weight_analysis(name, layer):
     """Weight spectrum of one layer after training and at initialization, against Marchenko–Pastur."""
@@ -247,16 +252,23 @@ def weight_analysis(name, layer):
     trained_vals, trained_vecs = cov.weight_spectrum(net.model[layer])
     init_vals, _ = cov.weight_spectrum(net.initial[layer])
     return {
-        "n": n, "d": d, "ratio": d / n, "variance": variance,
-        "trained": trained_vals, "vectors": trained_vecs, "init": init_vals,
+        "n": n,
+        "d": d,
+        "ratio": d / n,
+        "variance": variance,
+        "trained": trained_vals,
+        "vectors": trained_vecs,
+        "init": init_vals,
         "outside": cov.count_outside_bulk(trained_vals, d / n, variance),
         "init_outside": cov.count_outside_bulk(init_vals, d / n, variance),
     }
 
 
-weights = {(name, k): weight_analysis(name, layer)
-           for name, net in nets.items()
-           for k, layer in enumerate(models.weight_layers(net.model)[:-1], start=1)}
+weights = {
+    (name, k): weight_analysis(name, layer)
+    for name, net in nets.items()
+    for k, layer in enumerate(models.weight_layers(net.model)[:-1], start=1)
+}
 
 
 def plot_weight_spectra(name):
@@ -272,20 +284,32 @@ def plot_weight_spectra(name):
         top.hist(w["trained"].numpy(), bins=bins, density=True, alpha=0.5, label="trained")
         grid = np.linspace(lo, hi, 400)
         mass = min(1.0, 1 / w["ratio"])  # only the non-zero eigenvalues are plotted
-        top.plot(grid, cov.mp_density(grid, w["ratio"], w["variance"]) / mass, "k",
-                 label="Marchenko–Pastur")
+        top.plot(
+            grid,
+            cov.mp_density(grid, w["ratio"], w["variance"]) / mass,
+            "k",
+            label="Marchenko–Pastur",
+        )
         top.axvline(hi, color="k", ls="--", lw=1)
-        top.set(xlabel="eigenvalue", ylabel="density",
-                title=f"{name.upper()} layer {key[1]}: {w['outside']} eigenvalues beyond the edge")
+        top.set(
+            xlabel="eigenvalue",
+            ylabel="density",
+            title=f"{name.upper()} layer {key[1]}: {w['outside']} eigenvalues beyond the edge",
+        )
         top.legend(fontsize="small")
         plotting.rank_plot(bottom, w["trained"], label="trained", loglog=False)
         plotting.rank_plot(bottom, w["init"], label="initialization", loglog=False, ls="--")
         expected = cov.mp_expected_spectrum(len(w["init"]), w["ratio"], w["variance"])
-        plotting.rank_plot(bottom, expected, label="Marchenko–Pastur", loglog=False, color="k", lw=1)
+        plotting.rank_plot(
+            bottom, expected, label="Marchenko–Pastur", loglog=False, color="k", lw=1
+        )
         bottom.axhline(hi, color="k", ls="--", lw=1)
         shown = min(100, len(expected))
-        bottom.set(ylabel="eigenvalue", xlim=(0, shown),
-                   ylim=(0.8 * expected[shown - 1], 1.3 * float(w["trained"].max())))
+        bottom.set(
+            ylabel="eigenvalue",
+            xlim=(0, shown),
+            ylim=(0.8 * expected[shown - 1], 1.3 * float(w["trained"].max())),
+        )
         bottom.legend(fontsize="small")
     fig.tight_layout()
 
@@ -297,8 +321,7 @@ glue("dim_mlp_l2_outside_mp", weights["mlp", 2]["outside"])
 glue("dim_mlp_l1_init_outside_mp", weights["mlp", 1]["init_outside"])
 glue("dim_mlp_l2_init_outside_mp", weights["mlp", 2]["init_outside"])
 glue("dim_mlp_l1_width", weights["mlp", 1]["n"])
-glue("dim_mlp_l2_width", weights["mlp", 2]["n"]);
-
+glue("dim_mlp_l2_width", weights["mlp", 2]["n"])
 # %% [markdown]
 # At initialization the spectrum follows the Marchenko–Pastur curve closely, and
 # {glue:text}`dim_mlp_l1_init_outside_mp` (layer 1) and {glue:text}`dim_mlp_l2_init_outside_mp`
@@ -318,15 +341,16 @@ glue("dim_mlp_l2_width", weights["mlp", 2]["n"]);
 # %%
 weight_clip = plot_clipping(
     "weights",
-    {(name, k): (layer, weights[name, k]["vectors"])
-     for name, net in nets.items()
-     for k, layer in enumerate(models.weight_layers(net.model)[:-1], start=1)},
+    {
+        (name, k): (layer, weights[name, k]["vectors"])
+        for name, net in nets.items()
+        for k, layer in enumerate(models.weight_layers(net.model)[:-1], start=1)
+    },
     marks={key: w["outside"] for key, w in weights.items()},
 )
 rank90 = glue("dim_mlp_l1_rank90", rank_for(weight_clip["mlp", 1]))
 glue("dim_mlp_l1_rank90_acc", weight_clip["mlp", 1][rank90 - 1])
-glue("dim_mlp_l1_rank90_share", 100 * rank90 / weights["mlp", 1]["n"]);
-
+glue("dim_mlp_l1_rank90_share", 100 * rank90 / weights["mlp", 1]["n"])
 # %% [markdown]
 # Clipping the first MLP layer to rank {glue:text}`dim_mlp_l1_rank90` keeps
 # {glue:text}`dim_mlp_l1_rank90_acc:.1f` % accuracy, 90 % of the unclipped
@@ -352,21 +376,39 @@ def draw_clipping(layer, rank):
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
     left.plot(ranks, values, color="lightgray", label="dropped")
     left.plot(ranks[:rank], values[:rank], "o", ms=3, color="C0", label=f"kept: top {rank}")
-    left.axhline(cov.mp_support(w["ratio"], w["variance"])[1], color="k", ls="--", lw=1,
-                 label="Marchenko–Pastur edge")
-    left.set(xscale="log", yscale="log", xlabel="rank", ylabel="eigenvalue",
-             title=f"{layer}: weight spectrum")
+    left.axhline(
+        cov.mp_support(w["ratio"], w["variance"])[1],
+        color="k",
+        ls="--",
+        lw=1,
+        label="Marchenko–Pastur edge",
+    )
+    left.set(
+        xscale="log",
+        yscale="log",
+        xlabel="rank",
+        ylabel="eigenvalue",
+        title=f"{layer}: weight spectrum",
+    )
     left.legend(fontsize="small")
-    right.plot(ranks[:len(curve)], curve, color="C0")
+    right.plot(ranks[: len(curve)], curve, color="C0")
     right.plot(rank, curve[rank - 1], "o", color="C3")
     right.axhline(chance, color="gray", ls=":")
-    right.set(xscale="log", xlabel="rank k", ylabel="test accuracy (%)",
-              title=f"clipped to rank {rank}: {curve[rank - 1]:.1f} %")
+    right.set(
+        xscale="log",
+        xlabel="rank k",
+        ylabel="test accuracy (%)",
+        title=f"clipped to rank {rank}: {curve[rank - 1]:.1f} %",
+    )
     fig.tight_layout()
 
 
-interactive.explore(draw_clipping, {"layer": "MLP layer 1", "rank": rank90}, layer=list(layer_keys),
-                    rank=range(1, max(len(c) for c in weight_clip.values()) + 1))
+interactive.explore(
+    draw_clipping,
+    {"layer": "MLP layer 1", "rank": rank90},
+    layer=list(layer_keys),
+    rank=range(1, max(len(c) for c in weight_clip.values()) + 1),
+)
 
 # %% [markdown]
 # ### The same analysis for the CNN
@@ -378,8 +420,7 @@ interactive.explore(draw_clipping, {"layer": "MLP layer 1", "rank": rank90}, lay
 # %%
 plot_weight_spectra("cnn")
 glue("dim_cnn_l1_outside_mp", weights["cnn", 1]["outside"])
-glue("dim_cnn_l2_outside_mp", weights["cnn", 2]["outside"]);
-
+glue("dim_cnn_l2_outside_mp", weights["cnn", 2]["outside"])
 # %% [markdown]
 # The picture is the same: {glue:text}`dim_cnn_l1_outside_mp` eigenvalues beyond the edge in the
 # first layer and {glue:text}`dim_cnn_l2_outside_mp` in the second. With only 25 dimensions the
@@ -394,12 +435,18 @@ glue("dim_cnn_l2_outside_mp", weights["cnn", 2]["outside"]);
 # %%
 rows = []
 for (name, k), w in weights.items():
-    rows.append({
-        "network": name.upper(), "layer": k, "neurons n": w["n"], "input dim d": w["d"],
-        "beyond MP edge (trained)": w["outside"], "beyond MP edge (init)": w["init_outside"],
-        "weight rank for 90 %": rank_for(weight_clip[name, k]),
-        "activation rank for 90 %": rank_for(act_clip[name, k]),
-    })
+    rows.append(
+        {
+            "network": name.upper(),
+            "layer": k,
+            "neurons n": w["n"],
+            "input dim d": w["d"],
+            "beyond MP edge (trained)": w["outside"],
+            "beyond MP edge (init)": w["init_outside"],
+            "weight rank for 90 %": rank_for(weight_clip[name, k]),
+            "activation rank for 90 %": rank_for(act_clip[name, k]),
+        }
+    )
 summary = pd.DataFrame(rows).set_index(["network", "layer"])
 summary
 
@@ -427,9 +474,11 @@ summary
 # %% tags=["hide-input"]
 # Solution
 layer = models.hidden_layers(mlp)[0]
-small, = cov.activation_covariances(mlp, train_set, [layer], batch_size=64, device=device)
-large, = cov.activation_covariances(mlp, train_set, [layer], batch_size=1000, device=device)
-print(f"largest difference: {(small - large).abs().max():.2e} (entries up to {large.abs().max():.2f})")
+(small,) = cov.activation_covariances(mlp, train_set, [layer], batch_size=64, device=device)
+(large,) = cov.activation_covariances(mlp, train_set, [layer], batch_size=1000, device=device)
+print(
+    f"largest difference: {(small - large).abs().max():.2e} (entries up to {large.abs().max():.2f})"
+)
 
 # %% [markdown]
 # **2. Random matrices follow the law.** Draw a $1000 \times 500$ matrix of independent Gaussian
@@ -441,8 +490,10 @@ print(f"largest difference: {(small - large).abs().max():.2e} (entries up to {la
 w_random = 0.1**0.5 * torch.randn(1000, 500, generator=torch.Generator().manual_seed(SEED))
 values, _ = cov.weight_spectrum(w_random)
 lo, hi = cov.mp_support(500 / 1000, 0.1)
-print(f"eigenvalues in [{values.min():.4f}, {values.max():.4f}], "
-      f"Marchenko–Pastur bulk [{lo:.4f}, {hi:.4f}]; above the edge: {int((values > hi).sum())}")
+print(
+    f"eigenvalues in [{values.min():.4f}, {values.max():.4f}], "
+    f"Marchenko–Pastur bulk [{lo:.4f}, {hi:.4f}]; above the edge: {int((values > hi).sum())}"
+)
 
 # %% [markdown]
 # **3. Where does the accuracy come from?** Clip the MLP's first layer to its top
@@ -454,8 +505,9 @@ print(f"eigenvalues in [{values.min():.4f}, {values.max():.4f}], "
 w = weights["mlp", 1]
 first = models.weight_layers(mlp)[0]
 top_acc = cov.clipping_curve(mlp, test_set, first, w["vectors"].float(), [rank90], on="weights")[0]
-bottom_acc = cov.clipping_curve(mlp, test_set, first, w["vectors"].float().flip(0), [rank90],
-                                on="weights")[0]
+bottom_acc = cov.clipping_curve(
+    mlp, test_set, first, w["vectors"].float().flip(0), [rank90], on="weights"
+)[0]
 print(f"top {rank90} directions: {top_acc:.1f} %; bottom {rank90} directions: {bottom_acc:.1f} %")
 # The bottom directions belong to the random bulk (they were barely changed by training), so a
 # network restricted to them computes features unrelated to the labels.

@@ -33,8 +33,8 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "deepinside @ git+https://github.com/deepinside/deepinside"], check=True)
+    package = "deepinside @ git+https://github.com/deepinside/deepinside"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 
 # %% tags=["parameters"]
 PROFILE = "quick"  # "quick": offline MNIST digits, CPU; "full": grayscale CIFAR-10
@@ -43,15 +43,16 @@ DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
 TOP = 30  # how many leading eigenvectors the comparison maps show
 
 # %%
-import pandas as pd
 import copy
+
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
 
 from deepinside import alignment as al
 from deepinside import covariance as cov
 from deepinside import linalg, models, plotting, runtime, setups
-from deepinside.notebook import glue
+from deepinside.notebook import glue, show_source
 
 plotting.setup()
 session = runtime.start(PROFILE, SEED, DEVICE, setups.PART1)
@@ -60,8 +61,10 @@ train_set, test_set = setups.part1_data(settings)
 first = setups.part1_networks(settings, train_set, test_set, seed=SEED, device=device)
 second = setups.part1_networks(settings, train_set, test_set, seed=SEED + 1, device=device)
 for name in first:
-    print(f"{name.upper()}: seed {SEED} {first[name].test_accuracy:.1f} %, "
-          f"seed {SEED + 1} {second[name].test_accuracy:.1f} % test accuracy")
+    print(
+        f"{name.upper()}: seed {SEED} {first[name].test_accuracy:.1f} %, "
+        f"seed {SEED + 1} {second[name].test_accuracy:.1f} % test accuracy"
+    )
 
 # %% [markdown]
 # These are the networks of the previous chapter (loaded from the cache) and a second copy of
@@ -99,7 +102,14 @@ for name in first:
 # has not seen, so we report $r^2$ on the held-out test split, and on the training split for
 # comparison. For convolutional layers, channels are aligned and spatial positions are samples.
 
+# %% [markdown]
+# In code, from the package itself:
+
+# %% tags=["hide-input"]
+show_source(al.orthogonal_alignment)
+
 # %%
+
 
 def layer_statistics(net_a, net_b, images):
     """Per hidden layer: E[ψ φᵀ] (b against a) and the energies E‖φ‖², E‖ψ‖² on ``images``."""
@@ -107,25 +117,48 @@ def layer_statistics(net_a, net_b, images):
     cross = cov.activation_covariances(net_b, images, layers, other=net_a, device=device)
     own_a = cov.activation_covariances(net_a, images, layers, device=device)
     own_b = cov.activation_covariances(net_b, images, layers, device=device)
-    return [{"cross": c, "cov_a": a, "cov_b": b, "energy_a": a.trace().item(),
-             "energy_b": b.trace().item()} for c, a, b in zip(cross, own_a, own_b)]
+    return [
+        {
+            "cross": c,
+            "cov_a": a,
+            "cov_b": b,
+            "energy_a": a.trace().item(),
+            "energy_b": b.trace().item(),
+        }
+        for c, a, b in zip(cross, own_a, own_b)
+    ]
 
 
-stats = {(name, split): layer_statistics(first[name].model, second[name].model, images)
-         for name in first for split, images in (("train", train_set), ("test", test_set))}
-aligns = {name: [al.orthogonal_alignment(s["cross"]) for s in stats[name, "train"]] for name in first}
+stats = {
+    (name, split): layer_statistics(first[name].model, second[name].model, images)
+    for name in first
+    for split, images in (("train", train_set), ("test", test_set))
+}
+aligns = {
+    name: [al.orthogonal_alignment(s["cross"]) for s in stats[name, "train"]] for name in first
+}
 rng = torch.Generator().manual_seed(SEED)
 
 rows = []
 for name in first:
     for k, align in enumerate(aligns[name], start=1):
-        baselines = {"aligned": align, "identity": torch.eye(*align.shape, dtype=align.dtype),
-                     "random rotation": al.random_orthogonal(*align.shape, rng)}
+        baselines = {
+            "aligned": align,
+            "identity": torch.eye(*align.shape, dtype=align.dtype),
+            "random rotation": al.random_orthogonal(*align.shape, rng),
+        }
         for split in ("train", "test"):
             s = stats[name, split][k - 1]
             for method, matrix in baselines.items():
-                rows.append({"network": name.upper(), "layer": k, "split": split, "method": method,
-                             "r2": al.r2(matrix, s["cross"], s["energy_a"], s["energy_b"])})
+                rows.append(
+                    {
+                        "network": name.upper(),
+                        "layer": k,
+                        "split": split,
+                        "method": method,
+                        "r2": al.r2(matrix, s["cross"], s["energy_a"], s["energy_b"]),
+                    }
+                )
 
 r2_table = pd.DataFrame(rows)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
@@ -138,7 +171,8 @@ for ax, name in zip(axes, ["MLP", "CNN"]):
 fig.tight_layout()
 
 r2_of = lambda name, k, split, method: r2_table.query(
-    "network == @name and layer == @k and split == @split and method == @method").r2.item()
+    "network == @name and layer == @k and split == @split and method == @method"
+).r2.item()
 glue("align_mlp_r2_l1_test", r2_of("MLP", 1, "test", "aligned"))
 glue("align_mlp_r2_l2_test", r2_of("MLP", 2, "test", "aligned"))
 glue("align_mlp_r2_l1_train", r2_of("MLP", 1, "train", "aligned"))
@@ -169,6 +203,7 @@ r2_table.pivot_table(index=["network", "layer", "method"], columns="split", valu
 # $|E_2\, A\, E_1^\top|$, eigenvectors as rows. A large diagonal means the two networks found the
 # same principal directions in the same order. Without alignment we compare $|E_2 E_1^\top|$.
 
+
 # %%
 def eigen_match(e1, e2, align):
     """|E₂ A E₁ᵀ| restricted to the leading TOP eigenvectors, and the mean of its diagonal."""
@@ -198,8 +233,7 @@ for k, (align, s) in enumerate(zip(aligns["mlp"], stats["mlp", "train"]), start=
 show_matches("MLP activation eigenvectors, |E₂ A E₁ᵀ|", act_pairs)
 
 glue("align_mlp_act_diag_l1", diag["act", 1, "aligned"])
-glue("align_mlp_act_diag_l1_identity", diag["act", 1, "identity"]);
-
+glue("align_mlp_act_diag_l1_identity", diag["act", 1, "identity"])
 # %% [markdown]
 # After alignment the leading activation eigenvectors match one to one: the mean of the first ten
 # diagonal entries is {glue:text}`align_mlp_act_diag_l1:.2f` in the first layer, against
@@ -230,7 +264,7 @@ show_matches("MLP weight eigenvectors", weight_pairs)
 
 glue("align_mlp_weight_diag_l1", diag["w", 1, "aligned"])
 glue("align_mlp_weight_diag_l2", diag["w", 2, "aligned"])
-glue("align_mlp_weight_diag_l2_identity", diag["w", 2, "identity"]);
+glue("align_mlp_weight_diag_l2_identity", diag["w", 2, "identity"])
 
 # %% [markdown]
 # The first-layer weight eigenvectors largely agree without any alignment (mean leading diagonal
@@ -252,23 +286,31 @@ glue("align_mlp_weight_diag_l2_identity", diag["w", 2, "identity"]);
 # We compute it on the test images with each image's whole representation flattened (for the
 # CNN, all channels at all positions), and compare with a network at initialization.
 
+
 # %%
 @torch.no_grad()
 def features(net, layer, images):
     """Flattened representations of all ``images`` at ``net[layer]``, one row per image."""
-    return torch.cat([cov.representations(net, x.to(device), [layer])[0].flatten(1).cpu()
-                      for x, _ in images.loader(500)])
+    return torch.cat(
+        [
+            cov.representations(net, x.to(device), [layer])[0].flatten(1).cpu()
+            for x, _ in images.loader(500)
+        ]
+    )
 
 
 cka_rows = []
 for name in first:
     for k, layer in enumerate(models.hidden_layers(first[name].model), start=1):
         x = features(first[name].model, layer, test_set)
-        cka_rows.append({
-            "network": name.upper(), "layer": k,
-            "other seed": al.linear_cka(x, features(second[name].model, layer, test_set)),
-            "untrained": al.linear_cka(x, features(first[name].initial, layer, test_set)),
-        })
+        cka_rows.append(
+            {
+                "network": name.upper(),
+                "layer": k,
+                "other seed": al.linear_cka(x, features(second[name].model, layer, test_set)),
+                "untrained": al.linear_cka(x, features(first[name].initial, layer, test_set)),
+            }
+        )
 cka = pd.DataFrame(cka_rows).set_index(["network", "layer"])
 glue("align_mlp_cka_l1", cka.loc[("MLP", 1), "other seed"])
 glue("align_mlp_cka_l1_untrained", cka.loc[("MLP", 1), "untrained"])
@@ -319,7 +361,7 @@ p = torch.eye(mlp_1[1].out_features)[torch.randperm(mlp_1[1].out_features, gener
 with torch.no_grad():
     perm_net[1].weight.copy_(p @ mlp_1[1].weight)
     perm_net[3].weight.copy_(mlp_1[3].weight @ p.T)
-s, = layer_statistics(mlp_1, perm_net, test_set)[:1]
+(s,) = layer_statistics(mlp_1, perm_net, test_set)[:1]
 found = al.orthogonal_alignment(s["cross"])
 identity = torch.eye(*found.shape, dtype=found.dtype)
 print(f"aligned r² = {al.r2(found, s['cross'], s['energy_a'], s['energy_b']):.4f}")

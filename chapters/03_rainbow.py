@@ -31,8 +31,8 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "deepinside @ git+https://github.com/deepinside/deepinside"], check=True)
+    package = "deepinside @ git+https://github.com/deepinside/deepinside"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 
 # %% tags=["parameters"]
 PROFILE = "quick"  # "quick": offline MNIST digits, CPU; "full": grayscale CIFAR-10
@@ -41,14 +41,15 @@ DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
 SAMPLES = 5  # generated networks per architecture
 
 # %%
-import seaborn as sns
 import copy
+
 import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
 import torch
 
 from deepinside import plotting, rainbow, runtime, setups
-from deepinside.notebook import glue
+from deepinside.notebook import glue, show_source
 from deepinside.training import accuracy
 
 plotting.setup()
@@ -81,6 +82,13 @@ chance = 100 / train_set.num_classes
 # $\theta' = \theta A_L$. For a CNN, the same recipe aligns channels and samples each filter
 # from the covariance of the reshaped $C_\text{out} \times C_\text{in} k^2$ weights.
 
+# %% [markdown]
+# The sampling step, from the package itself:
+
+# %% tags=["hide-input"]
+show_source(rainbow.sample_weights)
+
+
 # %%
 def evaluate(name):
     """Accuracies of the trained, generated, generated-and-refit and untrained networks."""
@@ -90,11 +98,26 @@ def evaluate(name):
         g = torch.Generator().manual_seed(1000 * SEED + sample)
         generated = rainbow.generate(reference, train_set, g, device=device)
         refit = rainbow.retrain_classifier(generated, train_set, device=device)
-        rows += [{"network": name.upper(), "kind": "generated", "accuracy": accuracy(generated, test_set, device)},
-                 {"network": name.upper(), "kind": "generated, classifier refit",
-                  "accuracy": accuracy(refit, test_set, device)}]
-    rows += [{"network": name.upper(), "kind": "trained", "accuracy": nets[name].test_accuracy},
-             {"network": name.upper(), "kind": "untrained", "accuracy": accuracy(nets[name].initial, test_set, device)}]
+        rows += [
+            {
+                "network": name.upper(),
+                "kind": "generated",
+                "accuracy": accuracy(generated, test_set, device),
+            },
+            {
+                "network": name.upper(),
+                "kind": "generated, classifier refit",
+                "accuracy": accuracy(refit, test_set, device),
+            },
+        ]
+    rows += [
+        {"network": name.upper(), "kind": "trained", "accuracy": nets[name].test_accuracy},
+        {
+            "network": name.upper(),
+            "kind": "untrained",
+            "accuracy": accuracy(nets[name].initial, test_set, device),
+        },
+    ]
     return rows
 
 
@@ -104,10 +127,22 @@ summary = results.groupby(["network", "kind"]).accuracy.agg(["mean", "std", "cou
 fig, ax = plt.subplots(figsize=(8, 3.6))
 order = ["trained", "generated", "generated, classifier refit", "untrained"]
 sns.barplot(results, x="kind", y="accuracy", hue="network", order=order, errorbar="sd", ax=ax)
-sns.stripplot(results, x="kind", y="accuracy", hue="network", order=order, dodge=True, ax=ax,
-              palette="dark:k", size=3, legend=False)
+sns.stripplot(
+    results,
+    x="kind",
+    y="accuracy",
+    hue="network",
+    order=order,
+    dodge=True,
+    ax=ax,
+    palette="dark:k",
+    size=3,
+    legend=False,
+)
 ax.axhline(chance, color="gray", ls=":", label="chance")
-ax.set(xlabel="", ylabel="test accuracy (%)", title=f"Trained vs generated ({SAMPLES} samples each)")
+ax.set(
+    xlabel="", ylabel="test accuracy (%)", title=f"Trained vs generated ({SAMPLES} samples each)"
+)
 ax.legend(loc="lower left")
 fig.tight_layout()
 
@@ -173,10 +208,15 @@ summary
 mlp = nets["mlp"].model
 no_align = copy.deepcopy(mlp)
 with torch.no_grad():
-    no_align[1].weight.copy_(rainbow.sample_weights(mlp[1].weight.detach().cpu(),
-                                                    generator=torch.Generator().manual_seed(7)).to(device))
-print(f"first layer sampled, no alignment: {accuracy(no_align, test_set, device):.1f} % "
-      f"(chance {chance:.0f} %)")
+    no_align[1].weight.copy_(
+        rainbow.sample_weights(
+            mlp[1].weight.detach().cpu(), generator=torch.Generator().manual_seed(7)
+        ).to(device)
+    )
+print(
+    f"first layer sampled, no alignment: {accuracy(no_align, test_set, device):.1f} % "
+    f"(chance {chance:.0f} %)"
+)
 # The second layer reads neuron i of the first layer as if it were the trained neuron i, but the
 # sampled neurons are in random coordinates: the network is scrambled.
 

@@ -37,8 +37,8 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "deepinside @ git+https://github.com/deepinside/deepinside"], check=True)
+    package = "deepinside @ git+https://github.com/deepinside/deepinside"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 
 # %% tags=["parameters"]
 PROFILE = "quick"  # "quick": narrow VGGs on offline photos and digits, CPU; "full": VGG-11 on CIFAR
@@ -51,10 +51,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-import torch
 
 from deepinside import interactive, models, plotting, runtime, setups, spatial
-from deepinside.notebook import glue
+from deepinside.notebook import glue, show_source
 from deepinside.runtime import progress
 
 plotting.setup()
@@ -86,14 +85,27 @@ def conv_weights(model):
 # %%
 ref_data, ref_size = settings["reference_dataset"], settings["reference_kernel"]
 variants = {f"{ref_data}, {k}×{k}": (ref_data, k, False) for k in settings["sizes"]}
-variants |= {f"{name}, {ref_size}×{ref_size}": (name, ref_size, False)
-             for name in settings["datasets"] if name != ref_data}
+variants |= {
+    f"{name}, {ref_size}×{ref_size}": (name, ref_size, False)
+    for name in settings["datasets"]
+    if name != ref_data
+}
 variants[f"{ref_data} random labels, {ref_size}×{ref_size}"] = (ref_data, ref_size, True)
-nets = {label: setups.vgg_network(settings, name, k, SEED, random, device)
-        for label, (name, k, random) in progress(list(variants.items()), "networks")}
+nets = {
+    label: setups.vgg_network(settings, name, k, SEED, random, device)
+    for label, (name, k, random) in progress(list(variants.items()), "networks")
+}
 reference = f"{ref_data}, {ref_size}×{ref_size}"
-pd.DataFrame([{"network": label, "test accuracy (%)": net.test_accuracy,
-               "train accuracy (%)": net.history[-1]["train_acc"]} for label, net in nets.items()]).round(1)
+pd.DataFrame(
+    [
+        {
+            "network": label,
+            "test accuracy (%)": net.test_accuracy,
+            "train accuracy (%)": net.history[-1]["train_acc"],
+        }
+        for label, net in nets.items()
+    ]
+).round(1)
 
 # %% [markdown]
 # ## The spatial covariance and its eigenvectors
@@ -112,6 +124,12 @@ pd.DataFrame([{"network": label, "test accuracy (%)": net.test_accuracy,
 # favours no direction, but in a network trained for a few epochs it is still most of the weight.
 # We therefore study the **learned part** $W - W_0$, and compare with $W$ itself below.
 
+# %% [markdown]
+# The spatial covariance, from the package itself:
+
+# %% tags=["hide-input"]
+show_source(spatial.spatial_covariance)
+
 # %%
 ref_learned = nets[reference].learned_conv_weights()
 ref_initial = conv_weights(nets[reference].initial)
@@ -119,19 +137,36 @@ spectra = [spatial.spatial_eigenvectors(w) for w in ref_learned]
 k2 = ref_size**2
 rows = []
 for layer, (w, w0, (values, _)) in enumerate(zip(ref_learned, ref_initial, spectra), start=1):
-    rows.append({"layer": layer, "learned W − W₀": spatial.top_share(values, RANKS),
-                 "trained W": spatial.top_share(spatial.spatial_eigenvectors(w + w0)[0], RANKS),
-                 "random W₀": spatial.top_share(spatial.spatial_eigenvectors(w0)[0], RANKS)})
+    rows.append(
+        {
+            "layer": layer,
+            "learned W − W₀": spatial.top_share(values, RANKS),
+            "trained W": spatial.top_share(spatial.spatial_eigenvectors(w + w0)[0], RANKS),
+            "random W₀": spatial.top_share(spatial.spatial_eigenvectors(w0)[0], RANKS),
+        }
+    )
 shares = pd.DataFrame(rows).set_index("layer")
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
 for layer, (values, _) in enumerate(spectra, start=1):
-    axes[0].semilogy(np.arange(1, k2 + 1), values / values.sum(), "o-", ms=3,
-                     color=plt.cm.viridis(layer / len(spectra)), label=f"layer {layer}")
-axes[0].set(xlabel="rank", ylabel="share of the variance", title=f"spectra of the learned part ({reference})")
+    axes[0].semilogy(
+        np.arange(1, k2 + 1),
+        values / values.sum(),
+        "o-",
+        ms=3,
+        color=plt.cm.viridis(layer / len(spectra)),
+        label=f"layer {layer}",
+    )
+axes[0].set(
+    xlabel="rank",
+    ylabel="share of the variance",
+    title=f"spectra of the learned part ({reference})",
+)
 axes[0].legend(fontsize=7, ncol=2)
 shares.plot(kind="bar", ax=axes[1], rot=0)
-axes[1].axhline(RANKS / k2, color="gray", ls="--", lw=1, label=f"{RANKS}/{k2}: no preferred direction")
+axes[1].axhline(
+    RANKS / k2, color="gray", ls="--", lw=1, label=f"{RANKS}/{k2}: no preferred direction"
+)
 axes[1].set(ylabel=f"share of the top {RANKS}", title=f"variance in the top {RANKS} eigenvectors")
 axes[1].legend(fontsize=8)
 plt.tight_layout()
@@ -155,8 +190,10 @@ shares.round(2)
 
 # %%
 show_ranks = min(6, k2)
-fig, axes = plt.subplots(len(spectra), show_ranks, figsize=(1.3 * show_ranks + 1, 1.2 * len(spectra)))
-for layer, (values, vectors) in enumerate(spectra, start=1):
+fig, axes = plt.subplots(
+    len(spectra), show_ranks, figsize=(1.3 * show_ranks + 1, 1.2 * len(spectra))
+)
+for layer, (_, vectors) in enumerate(spectra, start=1):
     plotting.show_filters(axes[layer - 1], vectors[:show_ranks], f"layer {layer}")
 for rank, ax in enumerate(axes[0], start=1):
     ax.set_title(f"rank {rank}", fontsize=9)
@@ -174,6 +211,7 @@ plt.show()
 # decompose and how many eigenvectors to show. The printed page shows the learned part of the
 # reference network's first layer.
 
+
 # %% tags=["hide-input"]
 def draw_eigenvectors(network, layer, weights, rank):
     """Spectrum and top ``rank`` spatial eigenvectors of one layer of one network."""
@@ -182,8 +220,12 @@ def draw_eigenvectors(network, layer, weights, rank):
     w = {"learned W − W₀": learned, "trained W": learned + initial, "random W₀": initial}[weights]
     values, vectors = spatial.spatial_eigenvectors(w)
     rank = min(rank, len(values))
-    fig, axes = plt.subplots(1, rank + 1, figsize=(3.2 + 1.3 * rank, 2.4),
-                             gridspec_kw={"width_ratios": [2.4] + [1] * rank})
+    fig, axes = plt.subplots(
+        1,
+        rank + 1,
+        figsize=(3.2 + 1.3 * rank, 2.4),
+        gridspec_kw={"width_ratios": [2.4] + [1] * rank},
+    )
     share = (values / values.sum()).numpy()
     axes[0].semilogy(np.arange(1, len(share) + 1), share, "o-", ms=3, color="lightgray")
     axes[0].semilogy(np.arange(1, rank + 1), share[:rank], "o", ms=4, color="C0")
@@ -195,10 +237,14 @@ def draw_eigenvectors(network, layer, weights, rank):
     plt.tight_layout()
 
 
-interactive.explore(draw_eigenvectors, {"network": reference, "layer": 1, "weights": "learned W − W₀",
-                                        "rank": RANKS},
-                    network=list(nets), layer=range(1, len(ref_learned) + 1),
-                    weights=["learned W − W₀", "trained W", "random W₀"], rank=range(1, 10))
+interactive.explore(
+    draw_eigenvectors,
+    {"network": reference, "layer": 1, "weights": "learned W − W₀", "rank": RANKS},
+    network=list(nets),
+    layer=range(1, len(ref_learned) + 1),
+    weights=["learned W − W₀", "trained W", "random W₀"],
+    rank=range(1, 10),
+)
 
 # %% [markdown]
 # ## Measuring "the same"
@@ -218,9 +264,18 @@ tops = [vectors[:RANKS] for _, vectors in spectra]
 n_layers = len(tops)
 between = np.array([[spatial.subspace_overlap(a, b) for b in tops] for a in tops])
 fig, ax = plt.subplots(figsize=(4.6, 3.8))
-sns.heatmap(between, vmin=0, vmax=1, annot=True, fmt=".2f", cmap="viridis", ax=ax,
-            xticklabels=range(1, n_layers + 1), yticklabels=range(1, n_layers + 1),
-            annot_kws={"fontsize": 7})
+sns.heatmap(
+    between,
+    vmin=0,
+    vmax=1,
+    annot=True,
+    fmt=".2f",
+    cmap="viridis",
+    ax=ax,
+    xticklabels=range(1, n_layers + 1),
+    yticklabels=range(1, n_layers + 1),
+    annot_kws={"fontsize": 7},
+)
 ax.set(xlabel="layer", ylabel="layer", title="overlap of the top-3 subspaces")
 plt.show()
 glue("spatial_layer_similarity", between[~np.eye(n_layers, dtype=bool)].mean())
@@ -237,6 +292,7 @@ glue("spatial_layer_similarity", between[~np.eye(n_layers, dtype=bool)].mean())
 # to corners, `spatial.resample`) before comparing. The **random-filter baseline** compares the
 # reference's learned eigenvectors with those of random filters, its own initialization $W_0$.
 
+
 # %%
 def top_vectors(weights, size):
     """Top eigenvectors of each layer, resampled to ``size``×``size``."""
@@ -244,22 +300,29 @@ def top_vectors(weights, size):
 
 
 comparisons = {}
-for label, (name, k, random) in variants.items():
+for label, (_, k, random) in variants.items():
     if label != reference:
         other = top_vectors(nets[label].learned_conv_weights(), ref_size)
-        kind = ("filter size" if k != ref_size else "random labels" if random else "dataset")
-        comparisons[f"{kind}: {label}"] = [spatial.subspace_overlap(a, b) for a, b in zip(tops, other)]
-comparisons["random filters"] = [spatial.subspace_overlap(a, b)
-                                 for a, b in zip(tops, top_vectors(ref_initial, ref_size))]
+        kind = "filter size" if k != ref_size else "random labels" if random else "dataset"
+        comparisons[f"{kind}: {label}"] = [
+            spatial.subspace_overlap(a, b) for a, b in zip(tops, other)
+        ]
+comparisons["random filters"] = [
+    spatial.subspace_overlap(a, b) for a, b in zip(tops, top_vectors(ref_initial, ref_size))
+]
 similarity = pd.DataFrame(comparisons, index=pd.RangeIndex(1, n_layers + 1, name="layer"))
 
 fig, ax = plt.subplots(figsize=(7, 3.6))
 for column in similarity:
-    style = dict(color="gray", ls="--") if column == "random filters" else {}
+    style = {"color": "gray", "ls": "--"} if column == "random filters" else {}
     ax.plot(similarity.index, similarity[column], marker="o", label=column, **style)
 ax.axhline(RANKS / k2, color="gray", lw=1, ls=":", label="random subspaces")
-ax.set(xlabel="layer", ylabel="overlap with the reference", ylim=(0, 1.02),
-       title=f"top-{RANKS} spatial eigenvectors vs the reference ({reference})")
+ax.set(
+    xlabel="layer",
+    ylabel="overlap with the reference",
+    ylim=(0, 1.02),
+    title=f"top-{RANKS} spatial eigenvectors vs the reference ({reference})",
+)
 ax.legend(fontsize=7, loc="lower left")
 plt.show()
 
@@ -288,7 +351,9 @@ similarity.round(2)
 
 # %%
 middle = n_layers // 2
-fig, axes = plt.subplots(len(nets) + 1, show_ranks, figsize=(1.3 * show_ranks + 3, 1.2 * (len(nets) + 1)))
+fig, axes = plt.subplots(
+    len(nets) + 1, show_ranks, figsize=(1.3 * show_ranks + 3, 1.2 * (len(nets) + 1))
+)
 for row, (label, net) in enumerate(nets.items()):
     vectors = spatial.spatial_eigenvectors(net.learned_conv_weights()[middle - 1])[1][:show_ranks]
     plotting.show_filters(axes[row], spatial.resample(vectors, ref_size), label)
@@ -320,7 +385,10 @@ raw_tops = [spatial.spatial_eigenvectors(w)[1][:RANKS] for w in conv_weights(net
 for label in variants:
     if label != reference:
         other = top_vectors(conv_weights(nets[label].model), ref_size)
-        print(f"{label:32s}", np.round([spatial.subspace_overlap(a, b) for a, b in zip(raw_tops, other)], 2))
+        print(
+            f"{label:32s}",
+            np.round([spatial.subspace_overlap(a, b) for a, b in zip(raw_tops, other)], 2),
+        )
 # The initialization adds an isotropic covariance plus random fluctuations: the learned directions
 # are still on top, but the fluctuations perturb the third eigenvector, most where training moved
 # the weights least.

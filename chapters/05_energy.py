@@ -33,8 +33,8 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "deepinside @ git+https://github.com/deepinside/deepinside"], check=True)
+    package = "deepinside @ git+https://github.com/deepinside/deepinside"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 
 # %% tags=["parameters"]
 PROFILE = "quick"  # "quick": offline photo crops, CPU; "full": CIFAR-10
@@ -51,7 +51,7 @@ import torch.nn.functional as F
 
 from deepinside import data, energy, models, plotting, runtime, setups, tasks
 from deepinside.linalg import matrix_correlation
-from deepinside.notebook import glue
+from deepinside.notebook import glue, show_source
 from deepinside.runtime import progress
 
 plotting.setup()
@@ -77,21 +77,29 @@ print(settings)
 
 # %%
 lambdas, basis = energy.patch_pca(energy.patch_moment(train_set.x, 3))
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.2), gridspec_kw={"width_ratios": [1, 1.6]})
 axes[0].semilogy(np.arange(1, len(lambdas) + 1), lambdas, "o-", ms=3)
-axes[0].set(xlabel="principal direction i", ylabel=r"$\lambda_i$", title=f"patch energy ({dataset})")
+axes[0].set(
+    xlabel="principal direction i", ylabel=r"$\lambda_i$", title=f"patch energy ({dataset})"
+)
 shown = 12
 tiles = basis[:shown].reshape(shown, 3, 3, 3)
-tiles = (tiles - tiles.amin(dim=(1, 2, 3), keepdim=True)) / np.ptp(tiles.numpy(), axis=(1, 2, 3))[:, None, None, None]
+tiles = (tiles - tiles.amin(dim=(1, 2, 3), keepdim=True)) / np.ptp(tiles.numpy(), axis=(1, 2, 3))[
+    :, None, None, None
+]
 canvas = torch.ones(3, 4, 4 * shown)
 for i, tile in enumerate(tiles):
-    canvas[:, :3, 4 * i:4 * i + 3] = tile
+    canvas[:, :3, 4 * i : 4 * i + 3] = tile
 axes[1].imshow(canvas.permute(1, 2, 0).numpy())
 axes[1].set_xticks(4 * np.arange(shown) + 1, [str(i) for i in range(1, shown + 1)])
 axes[1].set_yticks([])
 axes[1].set_title(f"the first {shown} directions $u_i$ as 3×3 color patches")
 plt.tight_layout()
 plt.show()
+
+# %%
 glue("energy_lambda_ratio", (lambdas[0] / lambdas[-1]).item())
 
 # %% [markdown]
@@ -112,6 +120,13 @@ glue("energy_lambda_ratio", (lambdas[0] / lambdas[-1]).item())
 # network of Chapter 4 with $3\times 3$ filters, and the small ResNet of Chapter 9 (its first
 # layer is also a $3\times 3$ convolution).
 
+# %% [markdown]
+# The energy profile, from the package itself:
+
+# %% tags=["hide-input"]
+show_source(energy.energy_profile)
+
+
 # %%
 def first_conv(model):
     return next(iter(models.conv_layers(model).values())).weight.detach().cpu()
@@ -121,43 +136,78 @@ test_set = data.load(dataset, "test")
 random_train = tasks.with_random_labels(train_set, torch.Generator().manual_seed(SEED))
 nets = {
     "VGG, true labels": setups.vgg_network(settings, dataset, 3, SEED, device=device),
-    "VGG, random labels": setups.vgg_network(settings, dataset, 3, SEED, random_labels=True, device=device),
-    "ResNet, true labels": setups.train_resnet(dataset, settings["resnet_widths"], train_set, test_set,
-                                                settings["epochs"], SEED, device),
-    "ResNet, random labels": setups.train_resnet(dataset, settings["resnet_widths"], random_train,
-                                                  test_set, settings["epochs"], SEED, device),
+    "VGG, random labels": setups.vgg_network(
+        settings, dataset, 3, SEED, random_labels=True, device=device
+    ),
+    "ResNet, true labels": setups.train_resnet(
+        dataset, settings["resnet_widths"], train_set, test_set, settings["epochs"], SEED, device
+    ),
+    "ResNet, random labels": setups.train_resnet(
+        dataset, settings["resnet_widths"], random_train, test_set, settings["epochs"], SEED, device
+    ),
 }
-profiles = {label: energy.energy_profile(first_conv(net.model), first_conv(net.initial), basis)
-            for label, net in nets.items()}
+profiles = {
+    label: energy.energy_profile(first_conv(net.model), first_conv(net.initial), basis)
+    for label, net in nets.items()
+}
 fits = {label: energy.fit_profile(lambdas, e) for label, e in profiles.items()}
 
 index = np.arange(1, len(lambdas) + 1)
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
 for (label, e), color in zip(profiles.items(), ["C0", "C0", "C1", "C1"]):
     style = "--" if "random" in label else "-"
     axes[0].plot(index, e, style, marker="o", ms=3, color=color, label=label)
-axes[0].set(xlabel="principal direction i", ylabel="energy $e_i$ (max = 1)",
-            title="first-layer energy profiles")
+axes[0].set(
+    xlabel="principal direction i",
+    ylabel="energy $e_i$ (max = 1)",
+    title="first-layer energy profiles",
+)
 axes[0].legend(fontsize=8)
 for (label, e), color in zip(profiles.items(), ["C0", "C2", "C1", "C3"]):
     s, corr = fits[label]
     axes[1].plot(index, e, "o", ms=3, color=color)
-    axes[1].plot(index, energy.whitening_profile(lambdas, s), "-", color=color,
-                 label=f"{label}: r = {corr:.2f}")
-axes[1].set(xlabel="principal direction i", ylabel="energy", title="measured (dots) and fitted formula (lines)")
+    axes[1].plot(
+        index,
+        energy.whitening_profile(lambdas, s),
+        "-",
+        color=color,
+        label=f"{label}: r = {corr:.2f}",
+    )
+axes[1].set(
+    xlabel="principal direction i",
+    ylabel="energy",
+    title="measured (dots) and fitted formula (lines)",
+)
 axes[1].legend(fontsize=7)
 plt.tight_layout()
 plt.show()
 
-table = pd.DataFrame([{"network": label, "test accuracy (%)": net.test_accuracy,
-                       "peak at direction": int(profiles[label].argmax()) + 1,
-                       "fitted s": fits[label][0], "formula correlation": fits[label][1]}
-                      for label, net in nets.items()])
-true_vs_random = {arch: matrix_correlation(profiles[f"{arch}, true labels"], profiles[f"{arch}, random labels"])
-                  for arch in ("VGG", "ResNet")}
+table = pd.DataFrame(
+    [
+        {
+            "network": label,
+            "test accuracy (%)": net.test_accuracy,
+            "peak at direction": int(profiles[label].argmax()) + 1,
+            "fitted s": fits[label][0],
+            "formula correlation": fits[label][1],
+        }
+        for label, net in nets.items()
+    ]
+)
+true_vs_random = {
+    arch: matrix_correlation(profiles[f"{arch}, true labels"], profiles[f"{arch}, random labels"])
+    for arch in ("VGG", "ResNet")
+}
+
+# %%
 glue("energy_true_vs_random_corr", float(np.mean(list(true_vs_random.values()))))
 glue("energy_true_vs_random_corr_min", min(true_vs_random.values()))
-glue("energy_vgg_vs_resnet_corr", matrix_correlation(profiles["VGG, true labels"], profiles["ResNet, true labels"]))
+glue(
+    "energy_vgg_vs_resnet_corr",
+    matrix_correlation(profiles["VGG, true labels"], profiles["ResNet, true labels"]),
+)
 glue("energy_formula_corr", float(table["formula correlation"].mean()))
 glue("energy_formula_corr_min", float(table["formula correlation"].min()))
 table.round(3)
@@ -197,51 +247,83 @@ table.round(3)
 # themselves.
 
 # %%
-pick = torch.randperm(len(train_set), generator=generator)[:settings["linear_images"]]
+pick = torch.randperm(len(train_set), generator=generator)[: settings["linear_images"]]
 images = train_set.x[pick]
-targets = F.one_hot(torch.randint(0, train_set.num_classes, (len(pick),), generator=generator),
-                    train_set.num_classes).float()
+targets = F.one_hot(
+    torch.randint(0, train_set.num_classes, (len(pick),), generator=generator),
+    train_set.num_classes,
+).float()
 lin_lambdas, lin_basis = energy.patch_pca(energy.patch_moment(images, 3))
 eta = 0.5 / lin_lambdas[0].item() ** 2
 checkpoints = settings["linear_checkpoints"]
-start, filters = energy.linear_cnn_filters(images, targets, settings["linear_filters"],
-                                           settings["linear_steps"], eta, checkpoints, generator)
+start, filters = energy.linear_cnn_filters(
+    images,
+    targets,
+    settings["linear_filters"],
+    settings["linear_steps"],
+    eta,
+    checkpoints,
+    generator,
+)
 linear_profiles = {t: energy.energy_profile(w, start, lin_basis) for t, w in filters.items()}
 
 
 def mean_corr(c):
     """Mean correlation over the checkpoints of the formula with s = c·η·t."""
-    return np.mean([matrix_correlation(energy.whitening_profile(lin_lambdas, c * eta * t), e)
-                    for t, e in linear_profiles.items()])
+    return np.mean(
+        [
+            matrix_correlation(energy.whitening_profile(lin_lambdas, c * eta * t), e)
+            for t, e in linear_profiles.items()
+        ]
+    )
 
 
 grid = np.logspace(-2, 2, 200)
 c_best = float(grid[np.argmax([mean_corr(c) for c in progress(grid, "fitting c")])])
-per_t = {t: matrix_correlation(energy.whitening_profile(lin_lambdas, c_best * eta * t), e)
-         for t, e in linear_profiles.items()}
+per_t = {
+    t: matrix_correlation(energy.whitening_profile(lin_lambdas, c_best * eta * t), e)
+    for t, e in linear_profiles.items()
+}
 
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
 colors = plt.cm.viridis(np.linspace(0, 0.9, len(checkpoints)))
 lin_index = np.arange(1, len(lin_lambdas) + 1)
 for (t, e), color in zip(linear_profiles.items(), colors):
     axes[0].plot(lin_index, e, "o", ms=3, color=color)
-    axes[0].plot(lin_index, energy.whitening_profile(lin_lambdas, c_best * eta * t), "-",
-                 color=color, label=f"t = {t}: r = {per_t[t]:.2f}")
-axes[0].set(xlabel="principal direction i", ylabel="energy (max = 1)",
-            title="linear CNN: measured (dots), formula with s = c·η·t (lines)")
+    axes[0].plot(
+        lin_index,
+        energy.whitening_profile(lin_lambdas, c_best * eta * t),
+        "-",
+        color=color,
+        label=f"t = {t}: r = {per_t[t]:.2f}",
+    )
+axes[0].set(
+    xlabel="principal direction i",
+    ylabel="energy (max = 1)",
+    title="linear CNN: measured (dots), formula with s = c·η·t (lines)",
+)
 axes[0].legend(fontsize=7)
-axes[1].plot(checkpoints, [matrix_correlation(linear_profiles[t], lin_lambdas) for t in checkpoints], "o-",
-             color="C0")
+axes[1].plot(
+    checkpoints,
+    [matrix_correlation(linear_profiles[t], lin_lambdas) for t in checkpoints],
+    "o-",
+    color="C0",
+)
 axes[1].set(xscale="log", xlabel="gradient-descent step t", title="from PCA-like to whitening")
 axes[1].set_ylabel(r"correlation with $\lambda$ (PCA-like)", color="C0")
 peaks = axes[1].twinx()
-peaks.plot(checkpoints, [int(linear_profiles[t].argmax()) + 1 for t in checkpoints], "s--", color="C1")
+peaks.plot(
+    checkpoints, [int(linear_profiles[t].argmax()) + 1 for t in checkpoints], "s--", color="C1"
+)
 peaks.set_ylabel("peak direction", color="C1")
 peaks.spines["right"].set_visible(True)
 plt.tight_layout()
 plt.show()
 
 first_t, last_t = checkpoints[0], checkpoints[-1]
+
+# %%
 glue("energy_linear_c", c_best)
 glue("energy_linear_cnn_corr", float(np.mean(list(per_t.values()))))
 glue("energy_linear_cnn_corr_min", min(per_t.values()))
@@ -284,8 +366,9 @@ glue("energy_linear_pca_last", matrix_correlation(linear_profiles[last_t], lin_l
 # %% tags=["hide-input"]
 # Solution
 true_targets = F.one_hot(train_set.y[pick], train_set.num_classes).float()
-start_true, filters_true = energy.linear_cnn_filters(images, true_targets, settings["linear_filters"],
-                                                     300, eta, [30, 300], generator)
+start_true, filters_true = energy.linear_cnn_filters(
+    images, true_targets, settings["linear_filters"], 300, eta, [30, 300], generator
+)
 for t, w in filters_true.items():
     e = energy.energy_profile(w, start_true, lin_basis)
     s, corr = energy.fit_profile(lin_lambdas, e)
@@ -307,8 +390,10 @@ for batch in train_set.x.split(256):
 mean_patch = total / count
 centered = energy.patch_moment(train_set.x, 3) - torch.outer(mean_patch, mean_patch)
 _, centered_basis = energy.patch_pca(centered)
-print("|cosine| between matched directions:",
-      np.round((centered_basis[:8] * basis[:8]).sum(1).abs().numpy(), 2))
+print(
+    "|cosine| between matched directions:",
+    np.round((centered_basis[:8] * basis[:8]).sum(1).abs().numpy(), 2),
+)
 # Standardization leaves the mean patch nearly zero, so most directions stay; where two energies
 # are close, the two directions can swap or mix, and the matched cosine drops.
 

@@ -33,8 +33,8 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "deepinside @ git+https://github.com/deepinside/deepinside"], check=True)
+    package = "deepinside @ git+https://github.com/deepinside/deepinside"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 
 # %% tags=["parameters"]
 PROFILE = "quick"  # "quick": offline photos (two disjoint sets) and digits, CPU; "full": CIFAR-10/100, MNIST
@@ -43,19 +43,22 @@ DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
 EPOCHS = None  # training epochs of every network (None: the profile's value)
 
 # %%
-from deepinside.training import train
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
 from deepinside import alignment, data, models, plotting, runtime, setups, tasks
-from deepinside.covariance import (activation_covariances, bures_similarity,
-                                   participation_ratio, weight_covariance)
+from deepinside.covariance import (
+    activation_covariances,
+    bures_similarity,
+    participation_ratio,
+    weight_covariance,
+)
 from deepinside.linalg import eigh_desc
 from deepinside.notebook import glue
 from deepinside.runtime import progress
-from deepinside.training import TrainedModel, trained
+from deepinside.training import TrainedModel, train, trained
 
 plotting.setup()
 
@@ -118,6 +121,7 @@ plt.show()
 # widths of Chapter 4's, and all are trained on grayscale images, so that the same probe images
 # can later be fed to every one of them.
 
+
 # %%
 def factorized_data(settings: dict, generator: torch.Generator) -> dict[str, tuple]:
     """Grayscale train and test sets: the natural datasets, digits (a random subset), and the
@@ -131,21 +135,38 @@ def factorized_data(settings: dict, generator: torch.Generator) -> dict[str, tup
     pick = torch.randperm(len(train_set), generator=generator)[: settings["digits_images"]]
     sets["digits"] = (train_set.subset(pick), test_set)
     first = settings["natural"][0]["name"]
-    sets[f"{first} random labels"] = (tasks.with_random_labels(sets[first][0], generator),
-                                      sets[first][1])
+    sets[f"{first} random labels"] = (
+        tasks.with_random_labels(sets[first][0], generator),
+        sets[first][1],
+    )
     return sets
 
 
-def factorized_network(filters: torch.Tensor, m: int, train_set: data.ImageSet,
-                       test_set: data.ImageSet, seed: int) -> TrainedModel:
+def factorized_network(
+    filters: torch.Tensor, m: int, train_set: data.ImageSet, test_set: data.ImageSet, seed: int
+) -> TrainedModel:
     """A factorized network with the top ``m`` of ``filters`` and their negatives frozen in its
     depthwise convolutions (2m per channel), trained from ``seed`` (cached when possible)."""
-    arguments = {"config": settings["config"], "filters": torch.cat([filters[:m], -filters[:m]]),
-                 "in_channels": train_set.image_shape[0], "image_size": train_set.image_shape[1],
-                 "num_classes": train_set.num_classes}
-    return trained(f"factorized_m{m}", models.factorized, arguments, train_set, test_set,
-                   seed=seed, device=device, epochs=settings["epochs"], lr=settings["lr"],
-                   optimizer="adam", batch_size=settings["batch_size"])
+    arguments = {
+        "config": settings["config"],
+        "filters": torch.cat([filters[:m], -filters[:m]]),
+        "in_channels": train_set.image_shape[0],
+        "image_size": train_set.image_shape[1],
+        "num_classes": train_set.num_classes,
+    }
+    return trained(
+        f"factorized_m{m}",
+        models.factorized,
+        arguments,
+        train_set,
+        test_set,
+        seed=seed,
+        device=device,
+        epochs=settings["epochs"],
+        lr=settings["lr"],
+        optimizer="adam",
+        batch_size=settings["batch_size"],
+    )
 
 
 sets = factorized_data(settings, generator)
@@ -153,24 +174,45 @@ names = list(sets)
 first = names[0]
 train_set, test_set = sets[first]
 standard = setups.train_vgg(settings, 3, train_set, test_set, SEED, device)
-sweep = {m: factorized_network(filters, m, train_set, test_set, SEED)
-         for m in progress(settings["filter_sweep"], "factorized networks")}
+sweep = {
+    m: factorized_network(filters, m, train_set, test_set, SEED)
+    for m in progress(settings["filter_sweep"], "factorized networks")
+}
 accuracy = pd.DataFrame(
-    [{"network": "standard 3×3", "spatial filters per channel": 9,
-      "learned parameters": sum(p.numel() for p in standard.model.parameters()),
-      "test accuracy (%)": standard.mean_test_accuracy()}]
-    + [{"network": f"factorized, m = {m}", "spatial filters per channel": 2 * m,
-        "learned parameters": sum(p.numel() for p in net.model.parameters() if p.requires_grad),
-        "test accuracy (%)": net.mean_test_accuracy()} for m, net in sweep.items()])
+    [
+        {
+            "network": "standard 3×3",
+            "spatial filters per channel": 9,
+            "learned parameters": sum(p.numel() for p in standard.model.parameters()),
+            "test accuracy (%)": standard.mean_test_accuracy(),
+        }
+    ]
+    + [
+        {
+            "network": f"factorized, m = {m}",
+            "spatial filters per channel": 2 * m,
+            "learned parameters": sum(p.numel() for p in net.model.parameters() if p.requires_grad),
+            "test accuracy (%)": net.mean_test_accuracy(),
+        }
+        for m, net in sweep.items()
+    ]
+)
 
+# %%
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 ax.plot(list(sweep), [net.mean_test_accuracy() for net in sweep.values()], "o-", label="factorized")
 ax.axhline(standard.mean_test_accuracy(), color="k", ls="--", label="standard 3×3")
 ax.axhline(100 / train_set.num_classes, color="gray", ls=":", label="chance")
-ax.set(xlabel="frozen eigenvectors m (each with its negative)", ylabel="test accuracy (%)",
-       title=f"{first}: accuracy vs number of frozen spatial filters", xticks=list(sweep))
+ax.set(
+    xlabel="frozen eigenvectors m (each with its negative)",
+    ylabel="test accuracy (%)",
+    title=f"{first}: accuracy vs number of frozen spatial filters",
+    xticks=list(sweep),
+)
 ax.legend(fontsize=8)
 plt.show()
+
+# %%
 glue("fact_first", first)
 glue("fact_standard_acc", standard.mean_test_accuracy())
 glue("fact_factorized_acc", sweep[M].mean_test_accuracy())
@@ -200,11 +242,24 @@ runs = {f"{first}, seed {SEED}": (first, SEED)}
 runs[f"{first}, seed {SEED + 1}"] = (first, SEED + 1)
 for offset, name in enumerate(names[1:], start=2):
     runs[f"{name}, seed {SEED + offset}"] = (name, SEED + offset)
-nets = {label: (sweep[M] if (name, seed) == (first, SEED) else
-                factorized_network(filters, M, *sets[name], seed))
-        for label, (name, seed) in progress(list(runs.items()), "factorized networks")}
-pd.DataFrame([{"network": label, "test accuracy (%)": net.mean_test_accuracy(),
-               "chance (%)": 100 / sets[runs[label][0]][0].num_classes} for label, net in nets.items()]).round(1)
+nets = {
+    label: (
+        sweep[M]
+        if (name, seed) == (first, SEED)
+        else factorized_network(filters, M, *sets[name], seed)
+    )
+    for label, (name, seed) in progress(list(runs.items()), "factorized networks")
+}
+pd.DataFrame(
+    [
+        {
+            "network": label,
+            "test accuracy (%)": net.mean_test_accuracy(),
+            "chance (%)": 100 / sets[runs[label][0]][0].num_classes,
+        }
+        for label, net in nets.items()
+    ]
+).round(1)
 
 # %% [markdown]
 # The learned weights of layer $\ell$ form a matrix $W_\ell$ (output channels × input maps); as in
@@ -249,35 +304,64 @@ rotations = torch.Generator().manual_seed(SEED)
 rows = []
 for label, net in progress(list(nets.items())[1:], "aligning"):
     cross = activation_covariances(reference.model, probe, hidden, other=net.model, device=device)
-    for layer, (c_ref, c_other, xc) in enumerate(zip(reference_cov, learned_covariances(net), cross), start=1):
+    for layer, (c_ref, c_other, xc) in enumerate(
+        zip(reference_cov, learned_covariances(net), cross), start=1
+    ):
         align = alignment.orthogonal_alignment(xc.T)  # maps the reference's maps to the other's
         aligned = align @ c_ref @ align.T
-        baseline = np.mean([bures_similarity(q @ aligned @ q.T, c_other) for q in
-                            (alignment.random_orthogonal(len(aligned), len(aligned), rotations).double()
-                             for _ in range(settings["rotations"]))])
-        rows.append({"comparison": label, "layer": layer, "similarity": bures_similarity(aligned, c_other),
-                     "baseline": baseline})
+        baseline = np.mean(
+            [
+                bures_similarity(q @ aligned @ q.T, c_other)
+                for q in (
+                    alignment.random_orthogonal(len(aligned), len(aligned), rotations).double()
+                    for _ in range(settings["rotations"])
+                )
+            ]
+        )
+        rows.append(
+            {
+                "comparison": label,
+                "layer": layer,
+                "similarity": bures_similarity(aligned, c_other),
+                "baseline": baseline,
+            }
+        )
 similarity = pd.DataFrame(rows)
 
-kind = {label: ("same data, other seed" if runs[label][0] == first else
-                "random labels" if "random" in runs[label][0] else
-                "digits" if runs[label][0] == "digits" else "other natural data")
-        for label in list(nets)[1:]}
+kind = {
+    label: (
+        "same data, other seed"
+        if runs[label][0] == first
+        else "random labels"
+        if "random" in runs[label][0]
+        else "digits"
+        if runs[label][0] == "digits"
+        else "other natural data"
+    )
+    for label in list(nets)[1:]
+}
 similarity["kind"] = similarity.comparison.map(kind)
 baseline = similarity.groupby("layer").baseline.mean()
 
+# %%
 fig, ax = plt.subplots(figsize=(7.5, 3.8))
 for label, group in similarity.groupby("comparison", sort=False):
     ax.plot(group.layer, group.similarity, marker="o", label=f"{kind[label]}: {label}")
 ax.plot(baseline.index, baseline.values, "k--", label="random eigenvectors (mean over pairs)")
-ax.set(xlabel="layer", ylabel="Bures similarity", ylim=(0, 1.02),
-       title=f"aligned channel-weight covariances vs {reference_label}")
+ax.set(
+    xlabel="layer",
+    ylabel="Bures similarity",
+    ylim=(0, 1.02),
+    title=f"aligned channel-weight covariances vs {reference_label}",
+)
 ax.legend(fontsize=7)
 plt.show()
 
 
 def at(kind_name, layer, column="similarity"):
-    return float(similarity[(similarity.kind == kind_name) & (similarity.layer == layer)][column].mean())
+    return float(
+        similarity[(similarity.kind == kind_name) & (similarity.layer == layer)][column].mean()
+    )
 
 
 for layer in (1, 2):
@@ -288,13 +372,25 @@ for layer in (1, 2):
     glue(f"fact_sim_random_l{layer}", float(baseline[layer]))
     glue(f"fact_base_seed_l{layer}", at("same data, other seed", layer, "baseline"))
     glue(f"fact_base_dataset_l{layer}", at("other natural data", layer, "baseline"))
-glue("fact_sim_seed_layers", similarity[similarity.kind == "same data, other seed"].similarity.round(3).tolist())
-glue("fact_sim_dataset_layers", similarity[similarity.kind == "other natural data"].similarity.round(3).tolist())
+
+# %%
+glue(
+    "fact_sim_seed_layers",
+    similarity[similarity.kind == "same data, other seed"].similarity.round(3).tolist(),
+)
+glue(
+    "fact_sim_dataset_layers",
+    similarity[similarity.kind == "other natural data"].similarity.round(3).tolist(),
+)
 glue("fact_sim_random_layers", baseline.round(3).tolist())
 margin = similarity.similarity - similarity.baseline
 glue("fact_layers", len(pointwise))
-glue("fact_dataset_above_layers", int((margin[similarity.kind == "other natural data"] > 0.1).sum()))
-similarity.pivot(index="layer", columns="kind", values="similarity").assign(baseline=baseline).round(2)
+glue(
+    "fact_dataset_above_layers", int((margin[similarity.kind == "other natural data"] > 0.1).sum())
+)
+similarity.pivot(index="layer", columns="kind", values="similarity").assign(
+    baseline=baseline
+).round(2)
 
 # %% [markdown]
 # ## Effective dimensionality
@@ -304,16 +400,30 @@ similarity.pivot(index="layer", columns="kind", values="similarity").assign(base
 # (Chapter 1), out of the layer's number of input maps.
 
 # %%
-dims = pd.DataFrame({label: [participation_ratio(eigh_desc(c)[0]) for c in learned_covariances(net)]
-                     for label, net in nets.items()}, index=pd.RangeIndex(1, len(pointwise) + 1, name="layer"))
+dims = pd.DataFrame(
+    {
+        label: [participation_ratio(eigh_desc(c)[0]) for c in learned_covariances(net)]
+        for label, net in nets.items()
+    },
+    index=pd.RangeIndex(1, len(pointwise) + 1, name="layer"),
+)
 inputs = [reference.model[i].weight.shape[1] for i in pointwise]
+
+# %%
 fig, ax = plt.subplots(figsize=(7, 3.4))
 for label in dims:
     ax.plot(dims.index, dims[label], marker="o", label=label)
 ax.plot(dims.index, inputs, "k:", label="input maps")
-ax.set(yscale="log", xlabel="layer", ylabel="participation ratio", title="effective dimension of the learned channel weights")
+ax.set(
+    yscale="log",
+    xlabel="layer",
+    ylabel="participation ratio",
+    title="effective dimension of the learned channel weights",
+)
 ax.legend(fontsize=7)
 plt.show()
+
+# %%
 glue("fact_dim_l1", float(dims.iloc[0].mean()))
 glue("fact_inputs_l1", inputs[0])
 glue("fact_dim_last", float(dims.iloc[-1].mean()))
@@ -375,11 +485,22 @@ dims.round(1)
 # %% tags=["hide-input"]
 # Solution
 torch.manual_seed(SEED)
-one_sign = models.factorized(settings["config"], filters[:M], 1, train_set.image_shape[1], train_set.num_classes)
-history = train(one_sign, train_set, test_set, epochs=settings["epochs"], lr=settings["lr"],
-                optimizer="adam", device=device)
-print(f"one sign: {np.mean([r['test_acc'] for r in history[-3:]]):.1f} %, "
-      f"both signs: {sweep[M].mean_test_accuracy():.1f} %")
+one_sign = models.factorized(
+    settings["config"], filters[:M], 1, train_set.image_shape[1], train_set.num_classes
+)
+history = train(
+    one_sign,
+    train_set,
+    test_set,
+    epochs=settings["epochs"],
+    lr=settings["lr"],
+    optimizer="adam",
+    device=device,
+)
+print(
+    f"one sign: {np.mean([r['test_acc'] for r in history[-3:]]):.1f} %, "
+    f"both signs: {sweep[M].mean_test_accuracy():.1f} %"
+)
 # The ReLU after the depthwise filter keeps only where the response is positive; without −u,
 # the negative half of every spatial pattern is lost before the channels can be mixed.
 
@@ -390,8 +511,10 @@ print(f"one sign: {np.mean([r['test_acc'] for r in history[-3:]]):.1f} %, "
 # %% tags=["hide-input"]
 # Solution
 other = nets[list(nets)[1]]
-print(f"aligned: {at('same data, other seed', 2):.2f}; unaligned: "
-      f"{bures_similarity(reference_cov[1], learned_covariances(other)[1]):.2f}")
+print(
+    f"aligned: {at('same data, other seed', 2):.2f}; unaligned: "
+    f"{bures_similarity(reference_cov[1], learned_covariances(other)[1]):.2f}"
+)
 # Without alignment the channels of the two networks are matched by index, which is arbitrary.
 
 # %% [markdown]

@@ -36,8 +36,8 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "deepinside @ git+https://github.com/deepinside/deepinside"], check=True)
+    package = "deepinside @ git+https://github.com/deepinside/deepinside"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 
 # %% tags=["parameters"]
 PROFILE = "quick"  # "quick": offline photo crops, CPU; "full": CIFAR-10 + ImageNet models, GPU
@@ -47,7 +47,6 @@ EPOCHS = None  # training epochs (None: the profile's value)
 AGOP_IMAGES = None  # training images the AGOPs average over (None: the profile's value)
 
 # %%
-from deepinside.training import train, trained
 import time
 
 import matplotlib.pyplot as plt
@@ -58,7 +57,8 @@ import torch
 from scipy import ndimage
 
 from deepinside import cnfa, data, linalg, models, plotting, runtime
-from deepinside.notebook import glue
+from deepinside.notebook import glue, show_source
+from deepinside.training import train, trained
 
 plotting.setup()
 
@@ -81,11 +81,26 @@ session = runtime.start(PROFILE, SEED, DEVICE, SETTINGS, epochs=EPOCHS, agop_ima
 settings, device = session.settings, session.device
 train_set, test_set = (data.load(settings["dataset"], split) for split in ("train", "test"))
 c, h, _ = train_set.image_shape
-arguments = {"config": settings["config"], "in_channels": c, "image_size": h,
-             "num_classes": train_set.num_classes, "init_std": settings["init_std"]}
-net = trained("cnfa_cnn", models.vgg, arguments, train_set, test_set, seed=SEED, device=device,
-              epochs=settings["epochs"], lr=settings["lr"], optimizer="adam",
-              batch_size=settings["batch_size"])
+arguments = {
+    "config": settings["config"],
+    "in_channels": c,
+    "image_size": h,
+    "num_classes": train_set.num_classes,
+    "init_std": settings["init_std"],
+}
+net = trained(
+    "cnfa_cnn",
+    models.vgg,
+    arguments,
+    train_set,
+    test_set,
+    seed=SEED,
+    device=device,
+    epochs=settings["epochs"],
+    lr=settings["lr"],
+    optimizer="adam",
+    batch_size=settings["batch_size"],
+)
 model, initial = net.model, net.initial
 glue("cnfa_test_acc", net.test_accuracy)
 glue("cnfa_chance_acc", 100 / train_set.num_classes)
@@ -101,8 +116,7 @@ print(model)
 # {glue:text}`cnfa_test_acc:.1f` % test accuracy (chance: {glue:text}`cnfa_chance_acc:.0f` %).
 
 # %%
-plotting.show_images(test_set, title="test crops, one per photograph");
-
+plotting.show_images(test_set, title="test crops, one per photograph")
 # %% [markdown]
 # ## Two matrices on patches
 #
@@ -138,6 +152,12 @@ plotting.show_images(test_set, title="test crops, one per photograph");
 # definition literally: it unfolds the layer's input into patches, rebuilds the layer from them
 # and differentiates with respect to every patch. The two must agree, and the first should be
 # much faster.
+
+# %% [markdown]
+# The patch-AGOP as $W^\top G W$, from the package itself (the gradients $g$ come from `cnfa.output_gradient_covariance`):
+
+# %% tags=["hide-input"]
+show_source(cnfa.patch_agop)
 
 # %%
 order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(SEED))
@@ -184,12 +204,19 @@ trained_convs, initial_convs = models.conv_layers(model), models.conv_layers(ini
 rows = []
 for i, name in enumerate(layers, start=1):
     m, m0 = cnfa.cnfm(trained_convs[name]), cnfa.cnfm(initial_convs[name])
-    for label, a, b in [("trained CNFM vs AGOP", m, agop[name]),
-                        ("initial vs trained CNFM", m0, m),
-                        ("CNFM vs AGOP at init", m0, agop_init[name])]:
-        rows.append({"layer": f"conv {i}", "comparison": label,
-                     "Pearson": linalg.matrix_correlation(a, b),
-                     "cosine": linalg.matrix_correlation(a, b, centered=False)})
+    for label, a, b in [
+        ("trained CNFM vs AGOP", m, agop[name]),
+        ("initial vs trained CNFM", m0, m),
+        ("CNFM vs AGOP at init", m0, agop_init[name]),
+    ]:
+        rows.append(
+            {
+                "layer": f"conv {i}",
+                "comparison": label,
+                "Pearson": linalg.matrix_correlation(a, b),
+                "cosine": linalg.matrix_correlation(a, b, centered=False),
+            }
+        )
 corr = pd.DataFrame(rows)
 table = corr.pivot(index="layer", columns="comparison", values="Pearson")
 glue("cnfa_corr_trained", table["trained CNFM vs AGOP"].round(3).tolist())
@@ -197,18 +224,22 @@ glue("cnfa_corr_trained_mean", table["trained CNFM vs AGOP"].mean())
 glue("cnfa_corr_trained_min", table["trained CNFM vs AGOP"].min())
 glue("cnfa_corr_init_mean", table["initial vs trained CNFM"].mean())
 glue("cnfa_corr_at_init_mean", table["CNFM vs AGOP at init"].mean())
-glue("cnfa_cosine_trained_mean",
-     corr[corr.comparison == "trained CNFM vs AGOP"].cosine.mean())
+glue("cnfa_cosine_trained_mean", corr[corr.comparison == "trained CNFM vs AGOP"].cosine.mean())
 corr.pivot(index="layer", columns="comparison", values=["Pearson", "cosine"]).round(3)
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 3.2))
-sns.barplot(corr, x="layer", y="Pearson", hue="comparison", ax=ax,
-            palette=["tab:green", "tab:red", "tab:gray"])
+sns.barplot(
+    corr,
+    x="layer",
+    y="Pearson",
+    hue="comparison",
+    ax=ax,
+    palette=["tab:green", "tab:red", "tab:gray"],
+)
 ax.set(ylim=(0, 1.05), ylabel="Pearson correlation", xlabel="")
 ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False)
-ax.set_title("Filter covariance (CNFM) and patch-AGOP, per conv layer");
-
+ax.set_title("Filter covariance (CNFM) and patch-AGOP, per conv layer")
 # %% [markdown]
 # After training, every layer's filter covariance correlates with its patch-AGOP: the mean
 # Pearson correlation over the layers is {glue:text}`cnfa_corr_trained_mean:.3f` (lowest layer
@@ -234,17 +265,20 @@ ax.set_title("Filter covariance (CNFM) and patch-AGOP, per conv layer");
 
 # %%
 first = layers[0]
-panels = {"initial CNFM": cnfa.cnfm(initial_convs[first]),
-          "trained CNFM": cnfa.cnfm(trained_convs[first]), "AGOP (trained)": agop[first]}
+panels = {
+    "initial CNFM": cnfa.cnfm(initial_convs[first]),
+    "trained CNFM": cnfa.cnfm(trained_convs[first]),
+    "AGOP (trained)": agop[first],
+}
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
 for ax, (title, matrix) in zip(axes, panels.items()):
     scaled = matrix / matrix.abs().max()
     ax.imshow(scaled, cmap="RdBu_r", vmin=-1, vmax=1)
     ax.set_title(title)
     ax.set_xticks([]), ax.set_yticks([])
-fig.suptitle("First layer, 27 × 27 (colour × 3 × 3 patch), each scaled to its largest entry",
-             y=1.02);
-
+fig.suptitle(
+    "First layer, 27 × 27 (colour × 3 × 3 patch), each scaled to its largest entry", y=1.02
+)
 # %% [markdown]
 # ## What the matrices do to an image
 #
@@ -264,8 +298,9 @@ fig.suptitle("First layer, 27 × 27 (colour × 3 × 3 patch), each scaled to its
 # %%
 mean, std = data.channel_stats(settings["dataset"])
 photos = data.photographs(settings["map_size"], ("chelsea", "astronaut", "coffee"))
-inputs = cnfa.layer_inputs(model, ((photos - mean[:, None, None]) / std[:, None, None]).to(device),
-                           [layers[0], layers[-1]])
+inputs = cnfa.layer_inputs(
+    model, ((photos - mean[:, None, None]) / std[:, None, None]).to(device), [layers[0], layers[-1]]
+)
 glue("cnfa_map_size", settings["map_size"])
 
 fig, axes = plt.subplots(len(photos), 5, figsize=(11, 2.3 * len(photos)))
@@ -298,6 +333,7 @@ fig.tight_layout()
 # correlation of its map with the magnitude of the image gradient (a Sobel filter on the gray
 # image), next to the same correlation for $M = I$, the plain patch energy.
 
+
 # %%
 def pixel_corr(a, b):
     return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
@@ -314,14 +350,16 @@ stats = {"map_l1": [], "map_last": [], "edge_cnfm": [], "edge_identity": []}
 for row in range(len(photos)):
     for name, key in [(layers[0], "map_l1"), (layers[-1], "map_last")]:
         conv, x = trained_convs[name], inputs[name][row]
-        maps = [cnfa.patch_norm_map(x, m.to(device), conv).cpu()
-                for m in (cnfa.cnfm(conv), agop[name])]
+        maps = [
+            cnfa.patch_norm_map(x, m.to(device), conv).cpu() for m in (cnfa.cnfm(conv), agop[name])
+        ]
         stats[key].append(pixel_corr(*maps))
         if key == "map_l1":
             identity = torch.eye(len(agop[name]), dtype=torch.float64).to(device)
             stats["edge_cnfm"].append(pixel_corr(maps[0], edges[row]))
-            stats["edge_identity"].append(pixel_corr(
-                cnfa.patch_norm_map(x, identity, conv).cpu(), edges[row]))
+            stats["edge_identity"].append(
+                pixel_corr(cnfa.patch_norm_map(x, identity, conv).cpu(), edges[row])
+            )
 for key, values in stats.items():
     glue(f"cnfa_{key}_corr", float(np.mean(values)))
 
@@ -329,12 +367,18 @@ channels = trained_convs[first].in_channels
 constant = torch.zeros(channels * 9, channels, dtype=torch.float64)
 for c in range(channels):
     constant[9 * c : 9 * (c + 1), c] = 1 / 3  # unit vector: a uniform patch of colour c
-shares = {kind: float(torch.trace(constant.T @ m @ constant) / torch.trace(m))
-          for kind, m in [("CNFM", panels["trained CNFM"]), ("AGOP", agop[first])]}
+shares = {
+    kind: float(torch.trace(constant.T @ m @ constant) / torch.trace(m))
+    for kind, m in [("CNFM", panels["trained CNFM"]), ("AGOP", agop[first])]
+}
 glue("cnfa_constant_share_cnfm", 100 * shares["CNFM"])
 glue("cnfa_constant_share_agop", 100 * shares["AGOP"])
-pd.Series({**{key: np.mean(v) for key, v in stats.items()},
-           **{f"constant-colour share, {k}": v for k, v in shares.items()}}).round(3).to_frame()
+pd.Series(
+    {
+        **{key: np.mean(v) for key, v in stats.items()},
+        **{f"constant-colour share, {k}": v for k, v in shares.items()},
+    }
+).round(3).to_frame()
 
 # %% [markdown]
 # The CNFM and AGOP maps correlate pixel by pixel at {glue:text}`cnfa_map_l1_corr:.2f` in the
@@ -375,20 +419,28 @@ x2, y2 = two.x.double().to(device), (2.0 * two.y - 1).double().to(device)
 theorem = []
 for downstream in ("constant", "random"):
     for start_std in (0.0, 1e-2):
-        small = cnfa.one_step_network(two.image_shape[0], two.image_shape[1], width=16,
-                                      downstream=downstream,
-                                      generator=torch.Generator().manual_seed(SEED))
+        small = cnfa.one_step_network(
+            two.image_shape[0],
+            two.image_shape[1],
+            width=16,
+            downstream=downstream,
+            generator=torch.Generator().manual_seed(SEED),
+        )
         with torch.no_grad():
-            small[0].weight.normal_(0.0, start_std,
-                                    generator=torch.Generator().manual_seed(SEED))
+            small[0].weight.normal_(0.0, start_std, generator=torch.Generator().manual_seed(SEED))
         small = small.double().to(device)
         cnfa.gradient_step(small, small[0], x2, y2, lr=0.1)
         w1 = cnfa.cnfm(small[0])
-        theorem.append({"weights after W": downstream, "start W(0)": "zero" if start_std == 0
-                        else f"N(0, {start_std}²)",
-                        "Pearson(CNFM, AGOP)": linalg.matrix_correlation(
-                            w1, cnfa.patch_agop(small, x2)["0"]),
-                        "rank of W(1)": int(torch.linalg.matrix_rank(w1))})
+        theorem.append(
+            {
+                "weights after W": downstream,
+                "start W(0)": "zero" if start_std == 0 else f"N(0, {start_std}²)",
+                "Pearson(CNFM, AGOP)": linalg.matrix_correlation(
+                    w1, cnfa.patch_agop(small, x2)["0"]
+                ),
+                "rank of W(1)": int(torch.linalg.matrix_rank(w1)),
+            }
+        )
 theorem = pd.DataFrame(theorem)
 glue("cnfa_theorem1_corr", theorem["Pearson(CNFM, AGOP)"][0])
 glue("cnfa_theorem1_random_start_corr", theorem["Pearson(CNFM, AGOP)"][1])
@@ -421,8 +473,10 @@ theorem
 
 # %%
 if settings["pretrained"]:
-    imagenet = ((data.photographs(224) - torch.tensor(models.IMAGENET_MEAN)[:, None, None])
-                / torch.tensor(models.IMAGENET_STD)[:, None, None]).to(device)
+    imagenet = (
+        (data.photographs(224) - torch.tensor(models.IMAGENET_MEAN)[:, None, None])
+        / torch.tensor(models.IMAGENET_STD)[:, None, None]
+    ).to(device)
     pretrained_rows, measured = [], {}
     for arch in settings["pretrained"]:
         torch.manual_seed(SEED)
@@ -433,14 +487,32 @@ if settings["pretrained"]:
         for i, name in enumerate(names, start=1):
             m = cnfa.cnfm(models.conv_layers(big)[name])
             pretrained_rows += [
-                {"model": arch, "layer": i, "comparison": "trained CNFM vs AGOP",
-                 "Pearson": linalg.matrix_correlation(m, measured[arch][1][name])},
-                {"model": arch, "layer": i, "comparison": "initial vs trained CNFM",
-                 "Pearson": linalg.matrix_correlation(cnfa.cnfm(fresh[name]), m)}]
+                {
+                    "model": arch,
+                    "layer": i,
+                    "comparison": "trained CNFM vs AGOP",
+                    "Pearson": linalg.matrix_correlation(m, measured[arch][1][name]),
+                },
+                {
+                    "model": arch,
+                    "layer": i,
+                    "comparison": "initial vs trained CNFM",
+                    "Pearson": linalg.matrix_correlation(cnfa.cnfm(fresh[name]), m),
+                },
+            ]
     pretrained_corr = pd.DataFrame(pretrained_rows)
-    grid = sns.catplot(pretrained_corr, x="layer", y="Pearson", hue="comparison", col="model",
-                       kind="bar", sharex=False, height=3, aspect=1.3,
-                       palette=["tab:green", "tab:red"])
+    grid = sns.catplot(
+        pretrained_corr,
+        x="layer",
+        y="Pearson",
+        hue="comparison",
+        col="model",
+        kind="bar",
+        sharex=False,
+        height=3,
+        aspect=1.3,
+        palette=["tab:green", "tab:red"],
+    )
     grid.set(ylim=(0, 1.05))
     print(pretrained_corr.groupby(["model", "comparison"]).Pearson.mean().round(3))
 else:
@@ -461,15 +533,19 @@ if settings["pretrained"]:
     for row, index in enumerate([3, 0]):
         axes[row, 0].imshow(data.photographs(224)[index].permute(1, 2, 0).numpy())
         for col, name in enumerate(shown):
-            for offset, (kind, matrix) in enumerate([("CNFM", cnfa.cnfm(vgg_convs[name])),
-                                                     ("AGOP", vgg_agop[name])]):
-                heat = cnfa.patch_norm_map(vgg_inputs[name][row], matrix.to(device),
-                                           vgg_convs[name]).cpu()
+            for offset, (kind, matrix) in enumerate(
+                [("CNFM", cnfa.cnfm(vgg_convs[name])), ("AGOP", vgg_agop[name])]
+            ):
+                heat = cnfa.patch_norm_map(
+                    vgg_inputs[name][row], matrix.to(device), vgg_convs[name]
+                ).cpu()
                 axes[row, 1 + 2 * col + offset].imshow(heat, cmap="magma")
                 axes[0, 1 + 2 * col + offset].set_title(f"{kind}, {name}")
                 if col == 0 and offset == 0:
-                    print(f"VGG-11 first layer vs Sobel edges, photo {index}: "
-                          f"{pixel_corr(heat, edges_of(data.photographs(224)[index])):.2f}")
+                    print(
+                        f"VGG-11 first layer vs Sobel edges, photo {index}: "
+                        f"{pixel_corr(heat, edges_of(data.photographs(224)[index])):.2f}"
+                    )
     for ax in axes.flat:
         ax.axis("off")
     fig.tight_layout()
@@ -498,10 +574,19 @@ if settings["pretrained"]:
 # Solution
 c, h, _ = train_set.image_shape
 torch.manual_seed(SEED)
-avg_net = models.normal_init_(models.vgg(settings["config"], c, h, train_set.num_classes,
-                                         pool="avg"), settings["init_std"])
-train(avg_net, train_set, test_set, epochs=settings["epochs"], lr=settings["lr"],
-      optimizer="adam", seed=SEED, device=device)
+avg_net = models.normal_init_(
+    models.vgg(settings["config"], c, h, train_set.num_classes, pool="avg"), settings["init_std"]
+)
+train(
+    avg_net,
+    train_set,
+    test_set,
+    epochs=settings["epochs"],
+    lr=settings["lr"],
+    optimizer="adam",
+    seed=SEED,
+    device=device,
+)
 avg_agop = cnfa.patch_agop(avg_net, agop_set, device=device)
 for name, conv in models.conv_layers(avg_net).items():
     print(f"conv {name}: Pearson {linalg.matrix_correlation(cnfa.cnfm(conv), avg_agop[name]):.3f}")
@@ -526,6 +611,7 @@ for k in range(3):
 # the eigenvalue spread of $G$ (`cnfa.output_gradient_covariance`) for each trained layer with
 # its spread at initialization.
 
+
 # %% tags=["hide-input"]
 # Solution
 def spread(g):
@@ -536,8 +622,10 @@ def spread(g):
 g_trained = cnfa.output_gradient_covariance(model, agop_set.x[:200], device=device)
 g_initial = cnfa.output_gradient_covariance(initial, agop_set.x[:200], device=device)
 for name in layers:
-    print(f"conv {name}: largest / median eigenvalue of G: {spread(g_initial[name]):.1f} at "
-          f"initialization, {spread(g_trained[name]):.1f} after training")
+    print(
+        f"conv {name}: largest / median eigenvalue of G: {spread(g_initial[name]):.1f} at "
+        f"initialization, {spread(g_trained[name]):.1f} after training"
+    )
 # At initialization G is close to isotropic, hence the agreement there. After training it is
 # not: the agreement then comes from the gradients concentrating on the directions W uses most.
 

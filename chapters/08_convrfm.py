@@ -38,8 +38,8 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "deepinside @ git+https://github.com/deepinside/deepinside"], check=True)
+    package = "deepinside @ git+https://github.com/deepinside/deepinside"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 
 # %% tags=["parameters"]
 PROFILE = "quick"  # "quick": offline digits and synthetic bars, CPU; "full": MNIST, CIFAR-10, SVHN
@@ -59,7 +59,7 @@ from torch import nn
 
 from deepinside import cnfa, data, models, plotting, rfm, runtime, tasks
 from deepinside.linalg import eigh_desc, sqrt_factor
-from deepinside.notebook import glue
+from deepinside.notebook import glue, show_source
 from deepinside.runtime import progress
 from deepinside.training import train
 
@@ -100,8 +100,15 @@ def bars(noise: float) -> tasks.Splits:
 
 def digits(noise: float) -> tasks.Splits:
     """Train, validation and test sets of digits pasted into noise of level ``noise``."""
-    return tasks.digits_splits(settings["digits"], noise, generator, pool=settings["pool"],
-                               frame=settings["frame"], **settings["digits_sizes"])
+    return tasks.digits_splits(
+        settings["digits"],
+        noise,
+        generator,
+        pool=settings["pool"],
+        frame=settings["frame"],
+        **settings["digits_sizes"],
+    )
+
 
 # %% [markdown]
 # ## A kernel that reads patches
@@ -135,6 +142,12 @@ def digits(noise: float) -> tasks.Splits:
 # The chapter uses the Laplace kernel: its kernel matrix is one matrix product of
 # patch features, while the ReLU kernel needs an arc-cosine for every pair of images *and* every
 # position. First a check that both kernels give positive semi-definite matrices, as a kernel must.
+
+# %% [markdown]
+# ConvRFM, from the package itself: each pass of the loop fits, scores on the validation split and sets $M$ to the rescaled patch-AGOP.
+
+# %% tags=["hide-input"]
+show_source(rfm.conv_rfm)
 
 # %%
 check = tasks.bars_in_noise(300, 1.0, generator)
@@ -200,6 +213,7 @@ fig.tight_layout()
 # `compare_on_task` runs all four; the bars first. Choices (ridge, iteration) are made on the
 # validation split.
 
+
 # %%
 def compare_on_task(splits: tasks.Splits, layers: int = 2) -> dict:
     """Test accuracies (%) on one task of the fixed kernel (M = I), ConvRFM, Deep ConvRFM with
@@ -208,17 +222,42 @@ def compare_on_task(splits: tasks.Splits, layers: int = 2) -> dict:
     epoch's accuracy)."""
     train_set, val_set, test_set = splits
     deep = rfm.deep_conv_rfm(
-        train_set, val_set, kernel, layers=layers, width=settings["width"], generator=generator,
-        report=test_set, iterations=settings["iterations"], agop_images=settings["agop_images"],
-        device=device)
+        train_set,
+        val_set,
+        kernel,
+        layers=layers,
+        width=settings["width"],
+        generator=generator,
+        report=test_set,
+        iterations=settings["iterations"],
+        agop_images=settings["agop_images"],
+        device=device,
+    )
     c, h, w = train_set.image_shape
     torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))
-    cnn = models.cnn([c] + [settings["width"]] * layers, (h, w), train_set.num_classes,
-                     kernel_size=settings["q"], stride=1)
-    history = train(cnn, train_set, test_set, epochs=settings["cnn_epochs"], lr=settings["cnn_lr"],
-                    optimizer="adam", device=device, desc="training the CNN")
-    return {"fixed": deep.stages[0].report_accuracy[0], "convrfm": deep.report_accuracy[0],
-            "deep": deep.report_accuracy, "cnn": history[-1]["test_acc"]}
+    cnn = models.cnn(
+        [c] + [settings["width"]] * layers,
+        (h, w),
+        train_set.num_classes,
+        kernel_size=settings["q"],
+        stride=1,
+    )
+    history = train(
+        cnn,
+        train_set,
+        test_set,
+        epochs=settings["cnn_epochs"],
+        lr=settings["cnn_lr"],
+        optimizer="adam",
+        device=device,
+        desc="training the CNN",
+    )
+    return {
+        "fixed": deep.stages[0].report_accuracy[0],
+        "convrfm": deep.report_accuracy[0],
+        "deep": deep.report_accuracy,
+        "cnn": history[-1]["test_acc"],
+    }
 
 
 def sweep(task: str) -> tuple[pd.DataFrame, dict]:
@@ -228,8 +267,15 @@ def sweep(task: str) -> tuple[pd.DataFrame, dict]:
     for noise in progress(noises, f"{task}: noise levels"):
         result = compare_on_task(make(noise), settings["layers"])
         runs[noise] = result
-        rows.append({"noise": noise, "fixed kernel": result["fixed"], "ConvRFM": result["convrfm"],
-                     "Deep ConvRFM": result["deep"][-1], "CNN": result["cnn"]})
+        rows.append(
+            {
+                "noise": noise,
+                "fixed kernel": result["fixed"],
+                "ConvRFM": result["convrfm"],
+                "Deep ConvRFM": result["deep"][-1],
+                "CNN": result["cnn"],
+            }
+        )
     return pd.DataFrame(rows).set_index("noise"), runs
 
 
@@ -284,10 +330,17 @@ fig.tight_layout()
 # was scored on the test split, so the sweep also tells what the extra layer does.
 
 # %%
-depth = pd.DataFrame({
-    (task, noise): dict(enumerate(run["deep"], 1))
-    for task, runs in (("bars", bars_runs), ("digits", digits_runs)) for noise, run in runs.items()
-}).T.rename_axis(["task", "noise"]).rename(columns=lambda k: f"{k} layer(s)")
+depth = (
+    pd.DataFrame(
+        {
+            (task, noise): dict(enumerate(run["deep"], 1))
+            for task, runs in (("bars", bars_runs), ("digits", digits_runs))
+            for noise, run in runs.items()
+        }
+    )
+    .T.rename_axis(["task", "noise"])
+    .rename(columns=lambda k: f"{k} layer(s)")
+)
 glue("rfm_layers", settings["layers"])
 glue("rfm_deep_helps", int((depth.iloc[:, -1] > depth.iloc[:, 0]).sum()))
 glue("rfm_deep_cases", len(depth))
@@ -310,8 +363,14 @@ depth.round(1)
 # %%
 glue("rfm_width", settings["width"])
 clean = digits(0.0)
-edges = rfm.conv_rfm(clean[0], clean[1], rfm.PatchKernel("laplace", 5, settings["bandwidth"]),
-                     iterations=1, agop_images=settings["agop_images"], device=device)
+edges = rfm.conv_rfm(
+    clean[0],
+    clean[1],
+    rfm.PatchKernel("laplace", 5, settings["bandwidth"]),
+    iterations=1,
+    agop_images=settings["agop_images"],
+    device=device,
+)
 values, vectors = eigh_desc(edges.metrics[1])
 filters = vectors[:8].reshape(8, 5, 5)
 
@@ -325,11 +384,14 @@ def orientation_coherence(f: torch.Tensor) -> float:
     return float((large - small) / (large + small))
 
 
-stats = pd.DataFrame({
-    "share of trace": (values[:8] / values.sum()).numpy(),
-    "cosine with constant filter": [float(f.sum().abs() / (5 * f.norm())) for f in filters],
-    "orientation coherence": [orientation_coherence(f) for f in filters],
-}, index=pd.RangeIndex(1, 9, name="eigenvector"))
+stats = pd.DataFrame(
+    {
+        "share of trace": (values[:8] / values.sum()).numpy(),
+        "cosine with constant filter": [float(f.sum().abs() / (5 * f.norm())) for f in filters],
+        "orientation coherence": [orientation_coherence(f) for f in filters],
+    },
+    index=pd.RangeIndex(1, 9, name="eigenvector"),
+)
 is_edge = (stats["cosine with constant filter"] < 0.2) & (stats["orientation coherence"] > 0.5)
 glue("rfm_edge_count", int(is_edge.iloc[1:5].sum()))
 glue("rfm_top_constant_cos", float(stats["cosine with constant filter"].iloc[0]))
@@ -362,9 +424,11 @@ gray = data.photographs(128, ("camera", "astronaut", "coffee"), gray=True)
 geometry = nn.Conv2d(1, 1, 5, bias=False)
 m_full = edges.metrics[1]
 m_edges = m_full - values[0] * torch.outer(vectors[0], vectors[0])
-rows = {"photograph": gray[:, 0],
-        "‖M^½ x_p‖, M learned on digits": cnfa.patch_norm_map(gray, m_full, geometry),
-        "the same without the local average": cnfa.patch_norm_map(gray, m_edges, geometry)}
+rows = {
+    "photograph": gray[:, 0],
+    "‖M^½ x_p‖, M learned on digits": cnfa.patch_norm_map(gray, m_full, geometry),
+    "the same without the local average": cnfa.patch_norm_map(gray, m_edges, geometry),
+}
 fig, axes = plt.subplots(3, 3, figsize=(9, 9))
 for r, (title, images) in enumerate(rows.items()):
     for i in range(3):
@@ -391,11 +455,17 @@ cost_rows = []
 for n in progress(sizes, "timing ConvRFM"):
     subset = train_set.subset(torch.arange(n))
     start = time.perf_counter()
-    rfm.conv_rfm(subset, val_set, kernel, iterations=1, agop_images=settings["agop_images"],
-                 device=device)
-    cost_rows.append({"train images": n, "seconds": time.perf_counter() - start,
-                      "kernel matrix (MiB)": n * n * 8 / 2**20,
-                      "patch features (MiB)": n * positions * settings["q"] ** 2 * 4 / 2**20})
+    rfm.conv_rfm(
+        subset, val_set, kernel, iterations=1, agop_images=settings["agop_images"], device=device
+    )
+    cost_rows.append(
+        {
+            "train images": n,
+            "seconds": time.perf_counter() - start,
+            "kernel matrix (MiB)": n * n * 8 / 2**20,
+            "patch features (MiB)": n * positions * settings["q"] ** 2 * 4 / 2**20,
+        }
+    )
 cost = pd.DataFrame(cost_rows).set_index("train images")
 slope_time = float(np.polyfit(np.log(cost.index[-3:]), np.log(cost["seconds"].iloc[-3:]), 1)[0])
 glue("rfm_time_exponent", slope_time)
@@ -422,9 +492,15 @@ benchmark_rows = []
 for name in settings["benchmarks"]:
     splits = tasks.benchmark_splits(name, generator, **settings["benchmark_sizes"])
     result = compare_on_task(splits, settings["layers"])
-    benchmark_rows.append({"dataset": name, "fixed kernel": result["fixed"],
-                           "ConvRFM": result["convrfm"], "Deep ConvRFM": result["deep"][-1],
-                           "CNN": result["cnn"]})
+    benchmark_rows.append(
+        {
+            "dataset": name,
+            "fixed kernel": result["fixed"],
+            "ConvRFM": result["convrfm"],
+            "Deep ConvRFM": result["deep"][-1],
+            "CNN": result["cnn"],
+        }
+    )
 pd.DataFrame(benchmark_rows).round(1) if benchmark_rows else print("quick profile: skipped")
 
 # %% [markdown]
@@ -451,10 +527,14 @@ pd.DataFrame(benchmark_rows).round(1) if benchmark_rows else print("quick profil
 bars_splits = bars(2.0)
 for name in rfm.KERNELS:
     start = time.perf_counter()
-    run = rfm.conv_rfm(*bars_splits[:2], rfm.PatchKernel(name, 3), iterations=1, report=bars_splits[2])
+    run = rfm.conv_rfm(
+        *bars_splits[:2], rfm.PatchKernel(name, 3), iterations=1, report=bars_splits[2]
+    )
     seconds = time.perf_counter() - start
-    print(f"{name:8s} fixed {run.report_accuracy[0]:.1f} %, ConvRFM "
-          f"{run.report_accuracy[run.best[0]]:.1f} % test accuracy, {seconds:.1f} s")
+    print(
+        f"{name:8s} fixed {run.report_accuracy[0]:.1f} %, ConvRFM "
+        f"{run.report_accuracy[run.best[0]]:.1f} % test accuracy, {seconds:.1f} s"
+    )
 # The ReLU kernel evaluates an arc-cosine per pair of images and per position (P of them);
 # the Laplace kernel only needs one matrix product of the patch features.
 
@@ -468,8 +548,10 @@ noisy = digits(settings["digits_noise"][-1])
 for power in (1, 2):
     run = rfm.conv_rfm(*noisy[:2], kernel, iterations=2, power=power, report=noisy[2])
     top = torch.linalg.eigvalsh(run.metrics[-1]).flip(0)
-    print(f"power {power}: test {run.report_accuracy[run.best[0]]:.1f} %, "
-          f"top eigenvalue holds {float(top[0] / top.sum()):.0%} of the trace")
+    print(
+        f"power {power}: test {run.report_accuracy[run.best[0]]:.1f} %, "
+        f"top eigenvalue holds {float(top[0] / top.sum()):.0%} of the trace"
+    )
 # Squaring concentrates M on its top directions faster; whether that helps depends on how
 # many directions the task needs.
 

@@ -38,8 +38,8 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "deepinside @ git+https://github.com/deepinside/deepinside"], check=True)
+    package = "deepinside @ git+https://github.com/deepinside/deepinside"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 
 # %% tags=["parameters"]
 PROFILE = "quick"  # "quick": untrained ResNet-18 and small ResNets on offline photos, CPU; "full": ResNet-50
@@ -57,7 +57,7 @@ import seaborn as sns
 import torch
 
 from deepinside import data, interactive, inversion, models, plotting, runtime, setups, tasks
-from deepinside.notebook import glue
+from deepinside.notebook import glue, show_source
 from deepinside.runtime import progress
 
 plotting.setup()
@@ -129,6 +129,9 @@ def show(ax, image, title=None):
 # `inversion.invert` runs this loop and records $m_g$ and $m_i$ along the way. The target is the
 # cat photograph bundled with scikit-image.
 
+# %% tags=["hide-input"]
+show_source(inversion.invert)
+
 # %%
 cat = data.photographs(settings["image_size"], (settings["target"],))[0].to(device)
 fig, ax = plt.subplots(figsize=(2.5, 2.5))
@@ -153,26 +156,35 @@ plt.show()
 # %%
 natural = [data.load(settings["natural"], split) for split in ("train", "test")]
 noise_draw = torch.Generator().manual_seed(SEED)
-noise = [tasks.noise_images(n, settings["noise_classes"], noise_draw)
-         for n in (settings["noise_images"], settings["noise_images"] // 4)]
-photos_net = setups.train_resnet("photos", settings["widths"], *natural, settings["epochs"], SEED,
-                                 device)
-noise_net = setups.train_resnet("noise", settings["widths"], *noise, settings["noise_epochs"], SEED,
-                                device)
+noise = [
+    tasks.noise_images(n, settings["noise_classes"], noise_draw)
+    for n in (settings["noise_images"], settings["noise_images"] // 4)
+]
+photos_net = setups.train_resnet(
+    "photos", settings["widths"], *natural, settings["epochs"], SEED, device
+)
+noise_net = setups.train_resnet(
+    "noise", settings["widths"], *noise, settings["noise_epochs"], SEED, device
+)
 mean, std = data.channel_stats(settings["natural"])
 noise_mean, noise_std = [tasks.NOISE_MEAN] * 3, [tasks.NOISE_STD] * 3
 rows = {}
 for big in settings["big"]:
     name, is_trained = big["arch"], big["trained"]
     label = f"{name}, {'ImageNet' if is_trained else 'untrained'}"
-    rows[label] = (models.pretrained(name, is_trained).to(device), models.IMAGENET_MEAN,
-                   models.IMAGENET_STD)
+    rows[label] = (
+        models.pretrained(name, is_trained).to(device),
+        models.IMAGENET_MEAN,
+        models.IMAGENET_STD,
+    )
 rows["small, untrained"] = (photos_net.initial, mean, std)
 rows["small, photos"] = (photos_net.model, mean, std)
 rows["small, noise"] = (noise_net.model, noise_mean, noise_std)
-print(f"small ResNet on photos: {photos_net.test_accuracy:.1f} % test accuracy; "
-      f"on noise: {noise_net.history[-1]['train_acc']:.1f} % train accuracy, "
-      f"{noise_net.test_accuracy:.1f} % on fresh noise (chance {100 / settings['noise_classes']:.0f} %)")
+print(
+    f"small ResNet on photos: {photos_net.test_accuracy:.1f} % test accuracy; "
+    f"on noise: {noise_net.history[-1]['train_acc']:.1f} % train accuracy, "
+    f"{noise_net.test_accuracy:.1f} % on fresh noise (chance {100 / settings['noise_classes']:.0f} %)"
+)
 glue("inv_photos_acc", photos_net.test_accuracy)
 glue("inv_noise_train_acc", noise_net.history[-1]["train_acc"])
 
@@ -182,11 +194,28 @@ for label, stage in progress([(r, s) for r in rows for s in models.RESNET_STAGES
     net, mean_, std_ = rows[label]
     embed = models.resnet_embedding(net, stage, mean_, std_)
     results[label, stage] = inversion.invert(
-        embed, cat, settings["steps"], settings["lr"], normalize=True,
-        blur_sigma=blur, generator=generator)
+        embed,
+        cat,
+        settings["steps"],
+        settings["lr"],
+        normalize=True,
+        blur_sigma=blur,
+        generator=generator,
+    )
 
-table = pd.DataFrame([{"network": label, "stage": stage, "m_g / m_s": r.m_g[-1].item() / r.m_s,
-                       "m_i": r.m_i[-1].item()} for (label, stage), r in results.items()])
+table = pd.DataFrame(
+    [
+        {
+            "network": label,
+            "stage": stage,
+            "m_g / m_s": r.m_g[-1].item() / r.m_s,
+            "m_i": r.m_i[-1].item(),
+        }
+        for (label, stage), r in results.items()
+    ]
+)
+
+# %%
 fig, axes = plt.subplots(len(rows), 6, figsize=(12, 2.1 * len(rows)))
 for i, label in enumerate(rows):
     show(axes[i, 0], cat, "target")
@@ -204,7 +233,9 @@ first = next(iter(rows))
 first_mi = table[table.network == first].set_index("stage")["m_i"]
 glue("inv_shown", len(results))
 glue("inv_matched", sum(r.matched for r in results.values()))
-glue("inv_deep_mg_over_ms", table.set_index(["network", "stage"]).loc[(first, "conv5"), "m_g / m_s"])
+glue(
+    "inv_deep_mg_over_ms", table.set_index(["network", "stage"]).loc[(first, "conv5"), "m_g / m_s"]
+)
 glue("inv_first_mi_conv1", first_mi["conv1"])
 glue("inv_first_mi_conv5", first_mi["conv5"])
 glue("inv_target_norm", torch.linalg.vector_norm(cat).item())
@@ -239,10 +270,18 @@ deep_net, deep_mean, deep_std = rows[first]
 paths = {}
 for stage in ("conv2", "conv5"):
     embed = models.resnet_embedding(deep_net, stage, deep_mean, deep_std)
-    paths[stage] = inversion.invert(embed, cat, settings["deep_steps"], settings["deep_lr"],
-                                    normalize=True, keep_images=True, generator=generator,
-                                    desc=f"inverting {stage}")
+    paths[stage] = inversion.invert(
+        embed,
+        cat,
+        settings["deep_steps"],
+        settings["deep_lr"],
+        normalize=True,
+        keep_images=True,
+        generator=generator,
+        desc=f"inverting {stage}",
+    )
 
+# %%
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), gridspec_kw={"width_ratios": [1.4, 1.4, 1, 1]})
 for stage, r in paths.items():
     axes[0].semilogy(r.steps, r.m_g / r.m_s, label=stage)
@@ -258,6 +297,8 @@ plt.show()
 
 deep = paths["conv5"]
 tenth = len(deep.steps) // 10  # after the first tenth of the run
+
+# %%
 glue("inv_nonunique_mg_drop", (deep.m_g[tenth] / deep.m_g[-1]).item())
 glue("inv_nonunique_mi_change", (deep.m_i[-1] / deep.m_i[tenth]).item())
 glue("inv_nonunique_mg_over_ms", deep.m_g[-1].item() / deep.m_s)
@@ -276,6 +317,7 @@ glue("inv_nonunique_mi", deep.m_i[-1].item())
 # **Explore the descent.** In a live notebook, step through either run and watch the image
 # against the two distances. The printed page shows conv5 after the first tenth of the run.
 
+
 # %% tags=["hide-input"]
 def draw_descent(stage, step):
     """The input at a recorded ``step`` of the descent at ``stage``, and where it is on the curves."""
@@ -291,8 +333,12 @@ def draw_descent(stage, step):
     plt.tight_layout()
 
 
-interactive.explore(draw_descent, {"stage": "conv5", "step": int(deep.steps[tenth])},
-                    stage=list(paths), step=deep.steps.tolist())
+interactive.explore(
+    draw_descent,
+    {"stage": "conv5", "step": int(deep.steps[tenth])},
+    stage=list(paths),
+    step=deep.steps.tolist(),
+)
 
 # %% [markdown]
 # ## Why: linear networks, where everything can be computed
@@ -324,28 +370,60 @@ def run_mlp(widths, relu=False, steps=None):
     w = single[1].weight
     lr = 1.0 / torch.linalg.matrix_norm(w.detach(), 2).item() ** 2
     start = inversion.START_MEAN + inversion.START_STD * torch.randn(
-        small_cat.shape, generator=generator, dtype=torch.float64)
+        small_cat.shape, generator=generator, dtype=torch.float64
+    )
     if relu:  # the same weights with ReLUs: its gain is at most the linear map's
         torch.manual_seed(SEED)
         net = inversion.affine_mlp([d, *widths], relu=True)
-        r = inversion.invert(net, small_cat.float(), steps or settings["mlp_steps"], lr, loss="l2",
-                             clamp=None, start=start.float(), generator=generator, record_every=10)
+        r = inversion.invert(
+            net,
+            small_cat.float(),
+            steps or settings["mlp_steps"],
+            lr,
+            loss="l2",
+            clamp=None,
+            start=start.float(),
+            generator=generator,
+            record_every=10,
+        )
         return r, None
-    r = inversion.invert(single, small_cat, steps or settings["mlp_steps"], lr, loss="l2",
-                         clamp=None, start=start, generator=generator, record_every=10)
+    r = inversion.invert(
+        single,
+        small_cat,
+        steps or settings["mlp_steps"],
+        lr,
+        loss="l2",
+        clamp=None,
+        start=start,
+        generator=generator,
+        record_every=10,
+    )
     return r, inversion.stall_distance(w, start, small_cat)
 
 
-width_runs = {ratio: run_mlp([round(ratio * d)] * 3)
-              for ratio in progress(settings["mlp_widths"], "MLP widths")}
-fig, axes = plt.subplots(1, len(width_runs) + 2, figsize=(13, 2.8),
-                         gridspec_kw={"width_ratios": [2.2, 1] + [1] * len(width_runs)})
+width_runs = {
+    ratio: run_mlp([round(ratio * d)] * 3)
+    for ratio in progress(settings["mlp_widths"], "MLP widths")
+}
+
+# %%
+fig, axes = plt.subplots(
+    1,
+    len(width_runs) + 2,
+    figsize=(13, 2.8),
+    gridspec_kw={"width_ratios": [2.2, 1] + [1] * len(width_runs)},
+)
 ratios = list(width_runs)
-axes[0].plot(ratios, [r.m_i[-1].item() for r, _ in width_runs.values()], "o-", label="$m_i$ at the end")
+axes[0].plot(
+    ratios, [r.m_i[-1].item() for r, _ in width_runs.values()], "o-", label="$m_i$ at the end"
+)
 axes[0].plot(ratios, [s for _, s in width_runs.values()], "k--", label="stall distance")
 axes[0].axvline(1, color="gray", lw=1)
-axes[0].set(xlabel="hidden width / input dimension", ylabel="$m_i$",
-            title=f"{settings['mlp_steps']} steps, 3 linear layers")
+axes[0].set(
+    xlabel="hidden width / input dimension",
+    ylabel="$m_i$",
+    title=f"{settings['mlp_steps']} steps, 3 linear layers",
+)
 axes[0].legend(fontsize=8)
 show(axes[1], small_cat.float(), "target")
 for ax, (ratio, (r, _)) in zip(axes[2:], width_runs.items()):
@@ -355,6 +433,8 @@ plt.show()
 
 under = max(ratio for ratio in ratios if ratio < 1)
 over = max(ratios)
+
+# %%
 glue("inv_mlp_d", d)
 glue("inv_mlp_under_ratio", under)
 glue("inv_mlp_over_ratio", over)
@@ -380,8 +460,10 @@ glue("inv_mlp_all_matched", all(r.matched for r, _ in width_runs.values()))
 # singular value. Fix the width at {glue:text}`inv_mlp_over_ratio` $d$ and vary the depth.
 
 # %%
-depth_runs = {depth: run_mlp([round(over * d)] * depth)[0]
-              for depth in progress(settings["mlp_depths"], "MLP depths")}
+depth_runs = {
+    depth: run_mlp([round(over * d)] * depth)[0]
+    for depth in progress(settings["mlp_depths"], "MLP depths")
+}
 fig, ax = plt.subplots(figsize=(6, 3.2))
 for depth, r in depth_runs.items():
     ax.semilogy(r.steps, r.m_i, label=f"{depth} layer{'s' if depth > 1 else ''}")
@@ -414,16 +496,22 @@ square = inversion.affine_mlp([d, d, d, d]).double()
 a = small_cat.flatten()
 with torch.no_grad():
     out = square(a[None])[0]
-    exact_error = torch.linalg.vector_norm(inversion.invert_exactly(square, out) - a) / torch.linalg.vector_norm(a)
+    exact_error = torch.linalg.vector_norm(
+        inversion.invert_exactly(square, out) - a
+    ) / torch.linalg.vector_norm(a)
     out32 = copy.deepcopy(square).float()(a.float()[None])[0]  # a float32 forward pass
-    single_error = torch.linalg.vector_norm(inversion.invert_exactly(square, out32) - a) / torch.linalg.vector_norm(a)
+    single_error = torch.linalg.vector_norm(
+        inversion.invert_exactly(square, out32) - a
+    ) / torch.linalg.vector_norm(a)
     shifted = a + inversion.SHIFT_STD * torch.randn(d, generator=generator, dtype=torch.float64)
     output_shift = torch.linalg.vector_norm(square(shifted[None])[0] - out).item()
     ratios_perturbed, output_moves = [], []
     for _ in range(settings["perturb_draws"]):
         noise = 1e-3 * torch.randn(d, generator=generator, dtype=torch.float64)
         moved = inversion.invert_exactly(square, out + noise)
-        ratios_perturbed.append((torch.linalg.vector_norm(moved - a) / torch.linalg.vector_norm(shifted - a)).item())
+        ratios_perturbed.append(
+            (torch.linalg.vector_norm(moved - a) / torch.linalg.vector_norm(shifted - a)).item()
+        )
         output_moves.append(torch.linalg.vector_norm(noise).item())
     singular = torch.linalg.svdvals(inversion.compose_affine(square)[1].weight)
 glue("inv_exact_error", exact_error.item())
@@ -432,13 +520,19 @@ glue("inv_perturb_ratio", float(np.median(ratios_perturbed)))
 glue("inv_perturb_ratio_min", min(ratios_perturbed))
 glue("inv_output_shift_ratio", output_shift / float(np.mean(output_moves)))
 glue("inv_condition", (singular[0] / singular[-1]).item())
-print(f"exact inversion: relative error {exact_error:.1e} (float64), {single_error:.1e} "
-      f"from a float32 forward pass; condition number {singular[0] / singular[-1]:.2e}")
+print(
+    f"exact inversion: relative error {exact_error:.1e} (float64), {single_error:.1e} "
+    f"from a float32 forward pass; condition number {singular[0] / singular[-1]:.2e}"
+)
 
+# %%
 fig, ax = plt.subplots(figsize=(6, 2.8))
 ax.hist(np.log10(ratios_perturbed), bins=10, color="C0")
-ax.set(xlabel=r"$\log_{10}\, \|a'' - a\| \,/\, \|a' - a\|$", ylabel="draws",
-       title="output-space neighbours are far away in input space")
+ax.set(
+    xlabel=r"$\log_{10}\, \|a'' - a\| \,/\, \|a' - a\|$",
+    ylabel="draws",
+    title="output-space neighbours are far away in input space",
+)
 plt.show()
 
 # %% [markdown]
@@ -463,7 +557,9 @@ plt.show()
 relu_rows = []
 first_pair = settings["relu_widths"][0]
 linear_run, _ = run_mlp([round(f * d) for f in first_pair], steps=settings["relu_steps"])
-relu_rows.append({"network": f"linear {first_pair[0]}d, {first_pair[1]}d", "m_i": linear_run.m_i[-1].item()})
+relu_rows.append(
+    {"network": f"linear {first_pair[0]}d, {first_pair[1]}d", "m_i": linear_run.m_i[-1].item()}
+)
 relu_runs = {}
 for pair in progress(settings["relu_widths"], "ReLU MLPs"):
     r, _ = run_mlp([round(f * d) for f in pair], relu=True, steps=settings["relu_steps"])
@@ -500,22 +596,39 @@ relu_table.round(3)
 small_rows = ["small, untrained", "small, photos", "small, noise"]
 free_stages = ["conv2", "conv3", "conv4"]
 free = {}
-for label, stage in progress([(r, s) for r in small_rows for s in free_stages], "inverting without blur"):
+for label, stage in progress(
+    [(r, s) for r in small_rows for s in free_stages], "inverting without blur"
+):
     net, mean_, std_ = rows[label]
     embed = models.resnet_embedding(net, stage, mean_, std_)
-    free[label, stage] = inversion.invert(embed, cat, settings["steps"], settings["deep_lr"],
-                                          normalize=True, generator=generator)
-free_table = pd.DataFrame([{"network": label, "stage": stage,
-                            "neighbour correlation": inversion.neighbour_correlation(r.image)}
-                           for (label, stage), r in free.items()])
+    free[label, stage] = inversion.invert(
+        embed, cat, settings["steps"], settings["deep_lr"], normalize=True, generator=generator
+    )
+free_table = pd.DataFrame(
+    [
+        {
+            "network": label,
+            "stage": stage,
+            "neighbour correlation": inversion.neighbour_correlation(r.image),
+        }
+        for (label, stage), r in free.items()
+    ]
+)
 small_table = table[table.network.isin(small_rows)]
 
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.3))
 sns.barplot(small_table, x="stage", y="m_g / m_s", hue="network", hue_order=small_rows, ax=axes[0])
 axes[0].axhline(1, color="gray", ls="--", lw=1)
 axes[0].set(title="with blur: how well a smooth image matches")
-sns.barplot(free_table, x="stage", y="neighbour correlation", hue="network", hue_order=small_rows,
-            ax=axes[1])
+sns.barplot(
+    free_table,
+    x="stage",
+    y="neighbour correlation",
+    hue="network",
+    hue_order=small_rows,
+    ax=axes[1],
+)
 axes[1].axhline(inversion.neighbour_correlation(cat), color="gray", ls="--", lw=1, label="the cat")
 axes[1].set(title="without blur: how smooth the generated image is")
 for ax in axes:
@@ -537,6 +650,8 @@ smoothness = free_table.groupby("network")["neighbour correlation"].mean()
 for label, key in zip(small_rows, ["untrained", "photos", "noise"]):
     glue(f"inv_{key}_deep_mgms", by_stage.loc[label][deep_stages].mean())
     glue(f"inv_{key}_free_nc", smoothness[label])
+
+# %%
 glue("inv_target_nc", inversion.neighbour_correlation(cat))
 
 # %% [markdown]
@@ -578,8 +693,16 @@ glue("inv_target_nc", inversion.neighbour_correlation(cat))
 # Solution
 embed = models.resnet_embedding(deep_net, "conv4", deep_mean, deep_std)
 for loss in ("l1", "l2"):
-    r = inversion.invert(embed, cat, settings["steps"] // 2, settings["lr"], loss=loss,
-                         normalize=True, blur_sigma=blur, generator=generator)
+    r = inversion.invert(
+        embed,
+        cat,
+        settings["steps"] // 2,
+        settings["lr"],
+        loss=loss,
+        normalize=True,
+        blur_sigma=blur,
+        generator=generator,
+    )
     print(f"{loss}: m_g/m_s {r.m_g[-1] / r.m_s:.2f}, m_i {r.m_i[-1]:.1f}")
 # With normalized steps the loss mostly changes which coordinates of the embedding get matched
 # first (L1 weighs small differences more); the pictures are alike.
@@ -592,8 +715,10 @@ for loss in ("l1", "l2"):
 # %% tags=["hide-input"]
 # Solution
 start_error = width_runs[under][0].m_i[0].item()
-print(f"stall distance / starting distance: {width_runs[under][1] / start_error:.2f}; "
-      f"sqrt(1 - width/d) = {np.sqrt(1 - under):.2f}")
+print(
+    f"stall distance / starting distance: {width_runs[under][1] / start_error:.2f}; "
+    f"sqrt(1 - width/d) = {np.sqrt(1 - under):.2f}"
+)
 # A random error spreads its energy evenly over directions, so the null-space part keeps about
 # (1 − width/d) of the squared norm; the cat is not random, and its error is mostly smooth,
 # hence the difference.

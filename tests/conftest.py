@@ -1,4 +1,5 @@
-"""Shared fixtures: a private cache per test, and the executed chapters' glued values."""
+"""What every test file shares: the repository root, the chapters of ``_toc.yml``, a private
+cache per test, and the executed chapters' glued values."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import nbformat
 import pytest
 import torch
 
+from deepinside.book.toc import toc_chapters
+
 ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = toc_chapters(ROOT)
 EXECUTED = ROOT / "_build" / "stage" / "chapters"
 GLUE_MIME = "application/papermill.record/text/plain"
 
@@ -37,7 +41,9 @@ def offline(monkeypatch):
 def executed_notebook(chapter: str) -> nbformat.NotebookNode:
     path = EXECUTED / f"{chapter}.ipynb"
     if not path.exists() and os.environ.get("DEEPINSIDE_SKIP_UNEXECUTED") == "1":
-        pytest.skip(f"{chapter} was not executed (a pull request runs only the chapters it changes)")
+        pytest.skip(
+            f"{chapter} was not executed (a pull request runs only the chapters it changes)"
+        )
     if not path.exists():
         pytest.fail(f"{path} does not exist: run `make book` (or `make test`) first")
     return nbformat.read(path, as_version=4)

@@ -8,7 +8,10 @@ from deepinside import alignment as al
 
 def test_procrustes_matches_scipy_and_is_orthogonal():
     g = torch.Generator().manual_seed(0)
-    phi, psi = torch.randn(500, 6, generator=g, dtype=torch.float64), torch.randn(500, 6, generator=g, dtype=torch.float64)
+    phi, psi = (
+        torch.randn(500, 6, generator=g, dtype=torch.float64),
+        torch.randn(500, 6, generator=g, dtype=torch.float64),
+    )
     cross = psi.T @ phi / 500  # E[ψ φᵀ]
     a = al.orthogonal_alignment(cross)
     r, _ = orthogonal_procrustes(phi.numpy(), psi.numpy())  # argmin ‖φ R − ψ‖, so A = Rᵀ
@@ -45,7 +48,9 @@ def test_optimal_alignment_beats_any_other_orthogonal_matrix():
 def test_alignment_between_different_widths():
     cross = torch.randn(7, 3, dtype=torch.float64)  # ψ has 7 dims, φ has 3
     a = al.orthogonal_alignment(cross)
-    assert a.shape == (7, 3) and torch.allclose(a.T @ a, torch.eye(3, dtype=torch.float64), atol=1e-10)
+    assert a.shape == (7, 3) and torch.allclose(
+        a.T @ a, torch.eye(3, dtype=torch.float64), atol=1e-10
+    )
     assert al.random_orthogonal(7, 3).shape == (7, 3) and al.random_orthogonal(3, 7).shape == (3, 7)
 
 
@@ -63,11 +68,13 @@ def test_shape_errors_are_clear():
 def test_linear_cka_equals_the_kernel_formula_and_has_its_invariances():
     g = torch.Generator().manual_seed(3)
     x = torch.randn(60, 8, generator=g, dtype=torch.float64)
-    y = x @ torch.randn(8, 5, generator=g, dtype=torch.float64) + torch.randn(60, 5, generator=g, dtype=torch.float64)
+    y = x @ torch.randn(8, 5, generator=g, dtype=torch.float64) + torch.randn(
+        60, 5, generator=g, dtype=torch.float64
+    )
     h = torch.eye(60, dtype=torch.float64) - 1 / 60
-    hsic = lambda k, l: torch.trace(k @ h @ l @ h)
-    k, l = x @ x.T, y @ y.T
-    reference = hsic(k, l) / torch.sqrt(hsic(k, k) * hsic(l, l))
+    hsic = lambda a, b: torch.trace(a @ h @ b @ h)
+    kx, ky = x @ x.T, y @ y.T
+    reference = hsic(kx, ky) / torch.sqrt(hsic(kx, kx) * hsic(ky, ky))
     assert al.linear_cka(x, y) == pytest.approx(float(reference))
     q = al.random_orthogonal(8, 8, g)
     assert al.linear_cka(3 * x @ q + 1, y) == pytest.approx(al.linear_cka(x, y))

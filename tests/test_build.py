@@ -1,63 +1,239 @@
-"""The build pipeline: the table of contents, failure reports, and the run-time table."""
+"""The build pipeline: the table of contents, failure reports, the run-time table, and the
+incremental build (a chapter executes again only when what it was executed from changed)."""
 
+import json
+import shutil
+
+import jupytext
 import nbformat
 import pytest
 
-from deepinside import build
+from deepinside.book import build, fingerprints
+from deepinside.book.toc import toc_chapters
+
+JUPYTEXT = 'formats = "ipynb,py:percent"\nnotebook_metadata_filter = "kernelspec"\n'
+
+
+def toc(*chapters: str) -> str:
+    entries = "".join(f"      - file: chapters/{c}\n" for c in chapters)
+    return f"format: jb-book\nroot: book/intro\nparts:\n  - caption: A\n    chapters:\n{entries}"
 
 
 def test_toc_chapters_reads_parts_in_order(tmp_path):
-    toc = tmp_path / "_toc.yml"
-    toc.write_text("format: jb-book\nroot: book/intro\nparts:\n"
-                   "  - caption: A\n    chapters:\n      - file: chapters/01_a\n      - file: book/x\n"
-                   "  - caption: B\n    chapters:\n      - file: chapters/02_b\n")
-    assert build.toc_chapters(toc) == ["01_a", "02_b"]
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n"
+        "  - caption: A\n    chapters:\n      - file: chapters/01_a\n      - file: book/x\n"
+        "  - caption: B\n    chapters:\n      - file: chapters/02_b\n"
+    )
+    assert toc_chapters(tmp_path) == ["01_a", "02_b"]
+    assert toc_chapters(tmp_path / "_toc.yml") == ["01_a", "02_b"]
 
 
-def write_chapter(root, monkeypatch, name, *sources):
-    """A chapter ``name`` of a book rooted at ``root``: a parameters cell, then ``sources``."""
-    monkeypatch.setattr(build, "ROOT", root)
-    monkeypatch.setattr(build, "STAGE", root / "_build" / "stage")
+def write_chapter(root, name, *sources):
+    """A chapter ``name`` of a book rooted at ``root``, as a notebook and its py:percent source:
+    a parameters cell, then ``sources``."""
     (root / "chapters").mkdir(exist_ok=True)
     cells = [nbformat.v4.new_code_cell("PROFILE = 'quick'", metadata={"tags": ["parameters"]})]
     nb = nbformat.v4.new_notebook(cells=cells + [nbformat.v4.new_code_cell(s) for s in sources])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, root / "chapters" / f"{name}.ipynb")
+    jupytext.write(nb, root / "chapters" / f"{name}.py", fmt="py:percent")
 
 
-def test_a_failing_cell_stops_the_build_naming_chapter_and_cell(tmp_path, monkeypatch):
-    write_chapter(tmp_path, monkeypatch, "99_broken", "x = 1", "raise ValueError('the claim does not hold')")
+def test_a_failing_cell_stops_the_build_naming_chapter_and_cell(tmp_path):
+    write_chapter(tmp_path, "99_broken", "x = 1", "raise ValueError('the claim does not hold')")
     with pytest.raises(build.BuildError) as failure:
-        build.execute("99_broken", {"PROFILE": "quick"})
+        build.execute(tmp_path, "99_broken", {"PROFILE": "quick"})
     message = str(failure.value)
     assert "99_broken" in message and "ValueError: the claim does not hold" in message
     assert "code cell 4" in message  # papermill inserts the injected-parameters cell
 
 
 def test_report_flags_chapters_over_budget():
-    table = build.report([build.Run("01_fast", 10.0, 800, True),
-                          build.Run("02_slow", build.BUDGET_S + 1, 900, True)])
+    table = build.report(
+        [build.Run("01_fast", 10.0, 800, True), build.Run("02_slow", build.BUDGET_S + 1, 900, True)]
+    )
     assert "01_fast" in table and "over the" not in table.splitlines()[2]
     assert "over the" in table.splitlines()[3] and "total" in table
-    heavy = build.report([build.Run("03_heavy", 10.0, build.MEMORY_BUDGET_MB + 1, True)] * 2
-                         + [build.Run("04_long", build.BOOK_BUDGET_S, 100, True)])
+    heavy = build.report(
+        [build.Run("03_heavy", 10.0, build.MEMORY_BUDGET_MB + 1, True)] * 2
+        + [build.Run("04_long", build.BOOK_BUDGET_S, 100, True)]
+    )
     assert "MB budget" in heavy.splitlines()[2] and "budget of the book" in heavy.splitlines()[-1]
-    assert "WARNING" not in build.report([build.Run("05_gpu", 10 * build.BUDGET_S, 100, True)], budgets=False)
+    gpu = build.report([build.Run("05_gpu", 10 * build.BUDGET_S, 100, True)], budgets=False)
+    assert "WARNING" not in gpu
 
 
-def test_unknown_chapter_is_rejected(capsys):
+def test_report_marks_cached_chapters_and_checks_only_executed_ones():
+    old = build.Run(
+        "01_old", build.BOOK_BUDGET_S + 1, build.MEMORY_BUDGET_MB + 1, True, cached=True
+    )
+    table = build.report([old, build.Run("02_new", 1.0, 100, True)]).splitlines()
+    assert "(cached)" in table[2] and "(cached)" not in table[3]
+    assert not any("WARNING" in line for line in table)
+
+
+@pytest.fixture
+def book(tmp_path):
+    """A book of two chapters: 01_a imports deepinside.alpha (which imports beta), 02_b gamma."""
+    (tmp_path / "_toc.yml").write_text(toc("01_a", "02_b"))
+    (tmp_path / "jupytext.toml").write_text(JUPYTEXT)
+    (tmp_path / "requirements.txt").write_text("numpy==2.0\n")
+    package = tmp_path / "src" / "deepinside"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('"""A package."""\n')
+    (package / "alpha.py").write_text("from .beta import B\n\nA = B\n")
+    (package / "beta.py").write_text("B = 1\n")
+    (package / "gamma.py").write_text("G = 2\n")
+    write_chapter(tmp_path, "01_a", "from deepinside.alpha import A")
+    write_chapter(tmp_path, "02_b", "from deepinside import gamma")
+    return tmp_path
+
+
+@pytest.fixture
+def executed(monkeypatch):
+    """The chapters the build executes, in order; they are staged without running (no sync)."""
+    done = []
+
+    def execute(root, chapter, parameters):
+        target = fingerprints.stage(root) / "chapters" / f"{chapter}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / "chapters" / f"{chapter}.ipynb", target)
+        done.append(chapter)
+        return build.Run(
+            chapter,
+            float(len(done)),
+            100.0,
+            True,
+            profile=parameters["PROFILE"],
+            date=f"2025-01-{len(done):02d}T12:00:00+00:00",
+        )
+
+    monkeypatch.setattr(build, "execute", execute)
+    monkeypatch.setattr(build, "sync", lambda root, chapters: None)
+    return done
+
+
+def run(root, *args):
+    return build.main(["--root", str(root), "--no-html", *args])
+
+
+def executes(root, executed, *args):
+    """The chapters one build executes."""
+    before = len(executed)
+    assert run(root, *args) == 0
+    return executed[before:]
+
+
+def test_a_chapter_executed_once_is_not_executed_again(book, executed, capsys):
+    assert executes(book, executed) == ["01_a", "02_b"]
+    assert "2 chapter(s) executed, 0 up to date" in capsys.readouterr().out
+    assert executes(book, executed) == []
+    out = capsys.readouterr().out
+    assert "01_a: up to date, not executed again" in out and "(cached)" in out
+    assert "0 chapter(s) executed, 2 up to date" in out
+    recorded = json.loads((book / "_build" / "stage" / "fingerprints.json").read_text())
+    assert set(recorded) == {"01_a", "02_b"}
+
+
+def test_a_chapter_is_executed_again_when_its_source_changes(book, executed):
+    executes(book, executed)
+    source = book / "chapters" / "01_a.py"
+    source.write_text(source.read_text() + "\nx = 1\n")
+    assert executes(book, executed) == ["01_a"]
+
+
+def test_a_changed_module_executes_again_only_the_chapters_importing_it(book, executed):
+    executes(book, executed)
+    (book / "src" / "deepinside" / "beta.py").write_text("B = 2\n")  # through alpha
+    assert executes(book, executed) == ["01_a"]
+    (book / "src" / "deepinside" / "gamma.py").write_text("G = 3\n")
+    assert executes(book, executed) == ["02_b"]
+    (book / "src" / "deepinside" / "unused.py").write_text("U = 0\n")
+    assert executes(book, executed) == []
+    (book / "src" / "deepinside" / "__init__.py").write_text('"""Changed."""\n')
+    assert executes(book, executed) == ["01_a", "02_b"]
+
+
+def test_parameters_environment_and_force_execute_again(book, executed):
+    executes(book, executed)
+    assert executes(book, executed, "--param", "SEED=1") == ["01_a", "02_b"]
+    assert executes(book, executed, "--param", "SEED=1", "--chapters", "02_b") == []
+    assert executes(book, executed, "--profile", "full", "--chapters", "02_b") == ["02_b"]
+    (book / "requirements.txt").write_text("numpy==2.1\n")
+    assert executes(book, executed, "--chapters", "01_a") == ["01_a"]
+    assert executes(book, executed, "--force", "--chapters", "01_a") == ["01_a"]
+
+
+def test_a_failed_or_broken_execution_is_not_up_to_date(book, executed, monkeypatch):
+    executes(book, executed)
+    staged = book / "_build" / "stage" / "chapters" / "02_b.ipynb"
+    nb = nbformat.read(staged, as_version=4)
+    nb.cells[-1].outputs = [nbformat.v4.new_output("error", ename="E", evalue="", traceback=[])]
+    nbformat.write(nb, staged)
+    assert executes(book, executed) == ["02_b"]
+
+    def fail(root, chapter, parameters):
+        raise build.BuildError(f"chapter {chapter} failed")
+
+    monkeypatch.setattr(build, "execute", fail)
+    assert run(book, "--force", "--chapters", "01_a") == 1
+    assert "01_a" not in fingerprints.load(book) and "02_b" in fingerprints.load(book)
+
+
+def test_timings_keep_the_last_measurement_of_chapters_up_to_date(book, executed):
+    executes(book, executed)
+    (book / "chapters" / "02_b.py").write_text((book / "chapters" / "02_b.py").read_text() + "\n")
+    executes(book, executed)
+    timings = json.loads((book / "_build" / "timings.json").read_text())
+    entries = {e["chapter"]: e for e in timings["chapters"]}
+    assert list(entries) == ["01_a", "02_b"]
+    assert entries["01_a"]["date"].startswith("2025-01-01") and entries["01_a"]["seconds"] == 1.0
+    assert entries["02_b"]["date"].startswith("2025-01-03") and entries["02_b"]["seconds"] == 3.0
+    assert entries["01_a"]["profile"] == "quick" and "cached" not in entries["01_a"]
+
+
+def test_unknown_chapter_is_rejected(book, capsys):
     with pytest.raises(SystemExit):
-        build.main(["--chapters", "77_missing", "--no-html"])
+        run(book, "--chapters", "77_missing")
     assert "not chapters of _toc.yml" in capsys.readouterr().err
 
 
-def test_chapters_execute_with_static_explorers(tmp_path, monkeypatch):
-    write_chapter(tmp_path, monkeypatch, "98_explorer",
-                  "from deepinside import interactive\nassert interactive.is_static()")
-    assert build.execute("98_explorer", {"PROFILE": "quick"}).ok
+def test_a_real_execution_is_recorded_then_skipped(tmp_path, capsys):
+    (tmp_path / "_toc.yml").write_text(toc("97_tiny"))
+    (tmp_path / "jupytext.toml").write_text(JUPYTEXT)
+    write_chapter(tmp_path, "97_tiny", "x = 1")
+    assert run(tmp_path) == 0
+    assert "executing 97_tiny" in capsys.readouterr().out
+    assert "97_tiny" in fingerprints.load(tmp_path)
+    assert run(tmp_path) == 0
+    assert "97_tiny: up to date, not executed again" in capsys.readouterr().out
+
+
+def test_chapters_execute_with_static_explorers(tmp_path):
+    write_chapter(
+        tmp_path,
+        "98_explorer",
+        "from deepinside import interactive\nassert interactive.is_static()",
+    )
+    assert build.execute(tmp_path, "98_explorer", {"PROFILE": "quick"}).ok
 
 
 def test_html_only_and_no_html_exclude_each_other(capsys):
     with pytest.raises(SystemExit):
         build.main(["--html-only", "--no-html"])
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_a_change_affects_the_chapters_importing_it_transitively(book):
+    chapters = ["01_a", "02_b"]
+    assert build.affected_chapters(book, ["src/deepinside/beta.py"], chapters) == ["01_a"]
+    assert build.affected_chapters(book, ["src/deepinside/gamma.py"], chapters) == ["02_b"]
+    assert build.affected_chapters(book, ["src/deepinside/book/build.py"], chapters) == []
+    assert build.affected_chapters(book, ["src/deepinside/gone.py"], chapters) == []
+    assert build.affected_chapters(book, ["src/deepinside/data.json"], chapters) == chapters
+    assert build.affected_chapters(book, ["pyproject.toml"], chapters) == chapters

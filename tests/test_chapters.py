@@ -2,12 +2,9 @@
 
 import pytest
 
-from conftest import executed_notebook, glued
+from conftest import CHAPTERS, executed_notebook, glued
 
 pytestmark = pytest.mark.chapters
-
-
-CHAPTERS = ["01_dimensionality", "02_alignment", "03_rainbow", "04_spatial", "05_energy", "06_factorized", "07_cnfa", "08_convrfm", "09_inversion"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -15,7 +12,19 @@ def test_executed_without_errors_or_stderr(chapter):
     for cell in executed_notebook(chapter).cells:
         for out in cell.get("outputs", []):
             assert out["output_type"] != "error"
-            assert not (out["output_type"] == "stream" and out["name"] == "stderr"), out["text"][:500]
+            assert not (out["output_type"] == "stream" and out["name"] == "stderr"), out["text"][
+                :500
+            ]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_papermill_parameters_cell_is_hidden_from_the_book(chapter):
+    injected = [
+        c
+        for c in executed_notebook(chapter).cells
+        if "injected-parameters" in c.metadata.get("tags", [])
+    ]
+    assert injected and all("remove-cell" in c.metadata["tags"] for c in injected)
 
 
 def test_dimensionality_claims():
@@ -31,13 +40,6 @@ def test_dimensionality_claims():
     assert g["dim_mlp_l1_rank90"] <= g["dim_mlp_l1_width"] / 10
     assert g["dim_mlp_l1_rank90_acc"] >= 0.9 * g["dim_mlp_test_acc"]
     assert g["dim_mlp_l1_act_rank90"] <= g["dim_mlp_l1_width"] / 10
-
-
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_papermill_parameters_cell_is_hidden_from_the_book(chapter):
-    injected = [c for c in executed_notebook(chapter).cells
-                if "injected-parameters" in c.metadata.get("tags", [])]
-    assert injected and all("remove-cell" in c.metadata["tags"] for c in injected)
 
 
 def test_alignment_claims():
@@ -70,79 +72,9 @@ def test_rainbow_claims():
     assert abs(g["rainbow_cnn_loss"] - g["rainbow_mlp_loss"]) <= spread
 
 
-def test_cnfa_claims():
-    g = glued("07_cnfa")
-    assert g["cnfa_test_acc"] >= 3 * g["cnfa_chance_acc"]
-    # W^T G W is the patch-AGOP: same matrix as the unfolded definition, and faster
-    assert g["cnfa_identity_rel_err"] <= 1e-4 and g["cnfa_identity_speedup"] > 1
-    # the ansatz after training: high in every layer, above the initial-vs-trained control
-    assert g["cnfa_corr_trained_mean"] >= 0.9
-    assert g["cnfa_corr_trained_mean"] > g["cnfa_corr_init_mean"] + 0.3
-    assert min(g["cnfa_corr_trained"]) == pytest.approx(g["cnfa_corr_trained_min"], abs=1e-3)
-    assert g["cnfa_corr_trained_min"] >= 0.8
-    # "far from where they started"; at initialization the agreement is high too (the prose says why)
-    assert g["cnfa_corr_init_mean"] <= 0.5 and g["cnfa_corr_at_init_mean"] >= 0.8
-    assert g["cnfa_cosine_trained_mean"] >= 0.9
-    # CNFM and AGOP maps alike; the first layer measures colour, not edges
-    assert g["cnfa_map_l1_corr"] >= 0.6 and g["cnfa_map_last_corr"] >= 0.8
-    assert g["cnfa_constant_share_cnfm"] >= 3 * 100 * 3 / 27
-    assert g["cnfa_constant_share_agop"] >= 3 * 100 * 3 / 27
-    assert g["cnfa_edge_cnfm_corr"] < 0.2
-    # Theorem 1: exact from zero with equal gradients; a random start breaks it clearly
-    assert g["cnfa_theorem1_corr"] >= 0.999
-    assert g["cnfa_theorem1_random_start_corr"] <= 0.8
-    assert g["cnfa_theorem1_random_downstream_corr"] >= 0.9
-
-
-def test_convrfm_claims():
-    g = glued("08_convrfm")
-    assert g["rfm_psd_worst"] > -1e-6  # kernel matrices are positive semi-definite
-    # at the highest noise, ConvRFM beats the fixed kernel: widely on digits, modestly on bars
-    assert g["rfm_digits_convrfm_acc"] - g["rfm_digits_fixed_acc"] >= 10
-    assert g["rfm_digits_mean_gain"] >= 10
-    assert g["rfm_bars_convrfm_acc"] - g["rfm_bars_fixed_acc"] >= 2
-    assert g["rfm_bars_mean_gain"] >= 2
-    assert g["rfm_digits_fixed_acc"] < 35  # the fixed kernel is near chance (10 %) there
-    for key in ("rfm_bars_deep_acc", "rfm_bars_cnn_acc", "rfm_digits_deep_acc", "rfm_digits_cnn_acc"):
-        assert 0 <= g[key] <= 100
-    assert 0 <= g["rfm_deep_helps"] <= g["rfm_deep_cases"]
-    # top eigenvectors: a local average, then oriented edge detectors
-    assert g["rfm_top_constant_cos"] > 0.9
-    assert g["rfm_edge_count"] >= 3
-    assert g["rfm_edge_coherence_mean"] > 0.5
-    # cost grows faster than linearly in the number of train images
-    assert g["rfm_time_exponent"] > 1
-
-
-def test_inversion_claims():
-    g = glued("09_inversion")
-    # every shown ResNet inversion matches the embedding better than the shifted input
-    assert g["inv_matched"] == g["inv_shown"] >= 20
-    assert g["inv_deep_mg_over_ms"] < 1
-    # the untrained ResNet's input fades with depth
-    assert g["inv_first_mi_conv5"] > 3 * g["inv_first_mi_conv1"]
-    # non-uniqueness: the deep embedding distance keeps falling while the input distance stalls
-    assert g["inv_nonunique_mg_drop"] >= 3 and g["inv_nonunique_mg_over_ms"] < 1
-    assert 0.9 <= g["inv_nonunique_mi_change"] <= 1.1
-    # linear MLPs: over-complete recovery far better than under-complete, which stalls
-    assert g["inv_mlp_over_mi"] * 10 < g["inv_mlp_under_mi"]
-    assert g["inv_mlp_under_mi"] >= g["inv_mlp_under_stall"] > 0.3 * g["inv_mlp_start_mi"]
-    assert g["inv_mlp_all_matched"]
-    assert g["inv_depth_last_mi"] > 100 * g["inv_depth_first_mi"]
-    # exact inversion works in float64; output-space neighbours are far away in input space
-    assert g["inv_exact_error"] < 1e-6 < g["inv_float32_error"]
-    assert g["inv_perturb_ratio"] > 100 and g["inv_perturb_ratio_min"] > 1
-    # ReLU needs wider layers
-    assert g["inv_relu_same_mi"] > 10 * g["inv_relu_linear_mi"]
-    assert g["inv_relu_widest_mi"] * 5 < g["inv_relu_same_mi"]
-    # training data: photographs make deep embeddings matchable by smooth images; noise does not
-    assert g["inv_photos_deep_mgms"] < 0.8 * min(g["inv_untrained_deep_mgms"], g["inv_noise_deep_mgms"])
-    assert g["inv_noise_free_nc"] < g["inv_photos_free_nc"]
-
-
 def test_spatial_claims():
     g = glued("04_spatial")
-    # a few eigenvectors carry most of the learned spatial variance, far more than for random filters
+    # a few eigenvectors carry most of the learned spatial variance, more than for random filters
     assert g["spatial_top3_share"] >= 0.5
     assert g["spatial_top3_share"] >= 3 * g["spatial_random_top3_share"]
     # shared across layers, filter sizes, datasets and labels: well above the random-filter baseline
@@ -175,3 +107,80 @@ def test_factorized_claims():
     assert g["fact_sim_dataset_l1"] > g["fact_base_dataset_l1"]
     assert g["fact_sim_dataset_l2"] >= g["fact_base_dataset_l2"] + 0.15
     assert g["fact_dataset_above_layers"] >= g["fact_layers"] // 2
+
+
+def test_cnfa_claims():
+    g = glued("07_cnfa")
+    assert g["cnfa_test_acc"] >= 3 * g["cnfa_chance_acc"]
+    # W^T G W is the patch-AGOP: same matrix as the unfolded definition, and faster
+    assert g["cnfa_identity_rel_err"] <= 1e-4 and g["cnfa_identity_speedup"] > 1
+    # the ansatz after training: high in every layer, above the initial-vs-trained control
+    assert g["cnfa_corr_trained_mean"] >= 0.9
+    assert g["cnfa_corr_trained_mean"] > g["cnfa_corr_init_mean"] + 0.3
+    assert min(g["cnfa_corr_trained"]) == pytest.approx(g["cnfa_corr_trained_min"], abs=1e-3)
+    assert g["cnfa_corr_trained_min"] >= 0.8
+    # "far from where they started"; at initialization the agreement is high too (prose says why)
+    assert g["cnfa_corr_init_mean"] <= 0.5 and g["cnfa_corr_at_init_mean"] >= 0.8
+    assert g["cnfa_cosine_trained_mean"] >= 0.9
+    # CNFM and AGOP maps alike; the first layer measures colour, not edges
+    assert g["cnfa_map_l1_corr"] >= 0.6 and g["cnfa_map_last_corr"] >= 0.8
+    assert g["cnfa_constant_share_cnfm"] >= 3 * 100 * 3 / 27
+    assert g["cnfa_constant_share_agop"] >= 3 * 100 * 3 / 27
+    assert g["cnfa_edge_cnfm_corr"] < 0.2
+    # Theorem 1: exact from zero with equal gradients; a random start breaks it clearly
+    assert g["cnfa_theorem1_corr"] >= 0.999
+    assert g["cnfa_theorem1_random_start_corr"] <= 0.8
+    assert g["cnfa_theorem1_random_downstream_corr"] >= 0.9
+
+
+def test_convrfm_claims():
+    g = glued("08_convrfm")
+    assert g["rfm_psd_worst"] > -1e-6  # kernel matrices are positive semi-definite
+    # at the highest noise, ConvRFM beats the fixed kernel: widely on digits, modestly on bars
+    assert g["rfm_digits_convrfm_acc"] - g["rfm_digits_fixed_acc"] >= 10
+    assert g["rfm_digits_mean_gain"] >= 10
+    assert g["rfm_bars_convrfm_acc"] - g["rfm_bars_fixed_acc"] >= 2
+    assert g["rfm_bars_mean_gain"] >= 2
+    assert g["rfm_digits_fixed_acc"] < 35  # the fixed kernel is near chance (10 %) there
+    for key in (
+        "rfm_bars_deep_acc",
+        "rfm_bars_cnn_acc",
+        "rfm_digits_deep_acc",
+        "rfm_digits_cnn_acc",
+    ):
+        assert 0 <= g[key] <= 100
+    assert 0 <= g["rfm_deep_helps"] <= g["rfm_deep_cases"]
+    # top eigenvectors: a local average, then oriented edge detectors
+    assert g["rfm_top_constant_cos"] > 0.9
+    assert g["rfm_edge_count"] >= 3
+    assert g["rfm_edge_coherence_mean"] > 0.5
+    # cost grows faster than linearly in the number of train images
+    assert g["rfm_time_exponent"] > 1
+
+
+def test_inversion_claims():
+    g = glued("09_inversion")
+    # every shown ResNet inversion matches the embedding better than the shifted input
+    assert g["inv_matched"] == g["inv_shown"] >= 20
+    assert g["inv_deep_mg_over_ms"] < 1
+    # the untrained ResNet's input fades with depth
+    assert g["inv_first_mi_conv5"] > 3 * g["inv_first_mi_conv1"]
+    # non-uniqueness: the deep embedding distance keeps falling while the input distance stalls
+    assert g["inv_nonunique_mg_drop"] >= 3 and g["inv_nonunique_mg_over_ms"] < 1
+    assert 0.9 <= g["inv_nonunique_mi_change"] <= 1.1
+    # linear MLPs: over-complete recovery far better than under-complete, which stalls
+    assert g["inv_mlp_over_mi"] * 10 < g["inv_mlp_under_mi"]
+    assert g["inv_mlp_under_mi"] >= g["inv_mlp_under_stall"] > 0.3 * g["inv_mlp_start_mi"]
+    assert g["inv_mlp_all_matched"]
+    assert g["inv_depth_last_mi"] > 100 * g["inv_depth_first_mi"]
+    # exact inversion works in float64; output-space neighbours are far away in input space
+    assert g["inv_exact_error"] < 1e-6 < g["inv_float32_error"]
+    assert g["inv_perturb_ratio"] > 100 and g["inv_perturb_ratio_min"] > 1
+    # ReLU needs wider layers
+    assert g["inv_relu_same_mi"] > 10 * g["inv_relu_linear_mi"]
+    assert g["inv_relu_widest_mi"] * 5 < g["inv_relu_same_mi"]
+    # training data: photographs make deep embeddings matchable by smooth images; noise does not
+    assert g["inv_photos_deep_mgms"] < 0.8 * min(
+        g["inv_untrained_deep_mgms"], g["inv_noise_deep_mgms"]
+    )
+    assert g["inv_noise_free_nc"] < g["inv_photos_free_nc"]

@@ -1,8 +1,6 @@
 """Patch-AGOP, CNFM, correlations, feature maps and Theorem 1, against independent references."""
 
 import pytest
-import scipy.spatial.distance
-import scipy.stats
 import torch
 import torch.nn.functional as F
 import torchvision
@@ -16,9 +14,12 @@ def small_net(inplace=False):
     """conv → ReLU → strided, padded, dilated conv with bias → ReLU → linear, in float64."""
     torch.manual_seed(0)
     return nn.Sequential(
-        nn.Conv2d(2, 4, 3, padding=1, bias=False), nn.ReLU(inplace=inplace),
-        nn.Conv2d(4, 5, 3, stride=2, padding=2, dilation=2, bias=True), nn.ReLU(inplace=inplace),
-        nn.Flatten(), nn.Linear(5 * 4 * 4, 3),
+        nn.Conv2d(2, 4, 3, padding=1, bias=False),
+        nn.ReLU(inplace=inplace),
+        nn.Conv2d(4, 5, 3, stride=2, padding=2, dilation=2, bias=True),
+        nn.ReLU(inplace=inplace),
+        nn.Flatten(),
+        nn.Linear(5 * 4 * 4, 3),
     ).double()
 
 
@@ -49,8 +50,9 @@ def test_patch_agop_matches_the_brute_force_definition(inplace):
 
 def test_output_gradient_covariance_of_a_linear_network_is_closed_form():
     # f_k(x) = Σ_p a_{k,p}ᵀ z_p: the gradient at position p is a_{k,p} whatever the image
-    net = nn.Sequential(nn.Conv2d(1, 3, 3, bias=False), nn.Flatten(), nn.Linear(3 * 4 * 4, 2,
-                                                                              bias=False)).double()
+    net = nn.Sequential(
+        nn.Conv2d(1, 3, 3, bias=False), nn.Flatten(), nn.Linear(3 * 4 * 4, 2, bias=False)
+    ).double()
     a = net[2].weight.detach().reshape(2, 3, 16)  # (K, C_out, positions)
     expected = torch.einsum("kcp,kdp->cd", a, a)
     g = cnfa.output_gradient_covariance(net, torch.randn(5, 1, 6, 6, dtype=torch.float64))["0"]
@@ -64,7 +66,8 @@ def test_agop_works_inside_any_module_and_for_a_subset_of_outputs():
     fast = cnfa.patch_agop(net, x, [name], outputs=[1, 3])[name]
     assert torch.allclose(fast, cnfa.patch_agop_unfolded(net, x, name, outputs=[1, 3]))
     assert cnfa.block_entry_convs(net) == ["conv1"] + [
-        f"layer{i}.{j}.conv1" for i in range(1, 5) for j in range(2)]
+        f"layer{i}.{j}.conv1" for i in range(1, 5) for j in range(2)
+    ]
 
 
 def test_cnfm_is_the_gram_matrix_in_unfold_order():
@@ -73,8 +76,9 @@ def test_cnfm_is_the_gram_matrix_in_unfold_order():
     patches = F.unfold(x, 3, padding=1)[0].double()  # (27, positions)
     z = conv(x).detach().reshape(6, -1).double()
     # ‖W p‖² = pᵀ (WᵀW) p for every patch p
-    assert torch.allclose((z**2).sum(0), torch.einsum("dp,de,ep->p", patches, cnfa.cnfm(conv),
-                                                      patches), rtol=1e-5)
+    assert torch.allclose(
+        (z**2).sum(0), torch.einsum("dp,de,ep->p", patches, cnfa.cnfm(conv), patches), rtol=1e-5
+    )
 
 
 def test_patch_norm_map_is_the_norm_of_each_transformed_patch():

@@ -4,18 +4,25 @@ import numpy as np
 import pytest
 import torch
 from scipy import integrate
+from scipy.linalg import sqrtm
 from torch import nn
 
 from deepinside import covariance as cov
 from deepinside import models
+from deepinside.alignment import random_orthogonal
+from deepinside.covariance import bures_similarity
 from deepinside.data import ImageSet
 from deepinside.linalg import eigh_desc
 
 
 def random_images(n=37, shape=(1, 12, 12), classes=10, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return ImageSet("random", torch.randn(n, *shape, generator=g),
-                    torch.randint(0, classes, (n,), generator=g), tuple(map(str, range(classes))))
+    return ImageSet(
+        "random",
+        torch.randn(n, *shape, generator=g),
+        torch.randint(0, classes, (n,), generator=g),
+        tuple(map(str, range(classes))),
+    )
 
 
 def test_streaming_covariance_equals_full_batch_for_an_mlp():
@@ -33,18 +40,24 @@ def test_streaming_covariance_equals_full_batch_for_an_mlp():
 def test_conv_covariance_counts_positions_as_samples():
     images = random_images(n=9)
     net = models.cnn([1, 6, 4], image_size=12, kernel_size=3, stride=1)
-    streamed, = cov.activation_covariances(net, images, [1], batch_size=2)
+    (streamed,) = cov.activation_covariances(net, images, [1], batch_size=2)
     with torch.no_grad():
         a = net[1](net[0](images.x)).double()  # (B, C, H, W)
-    samples = np.concatenate([a[b, :, i, j].numpy()[None] for b in range(a.shape[0])
-                              for i in range(a.shape[2]) for j in range(a.shape[3])])
+    samples = np.concatenate(
+        [
+            a[b, :, i, j].numpy()[None]
+            for b in range(a.shape[0])
+            for i in range(a.shape[2])
+            for j in range(a.shape[3])
+        ]
+    )
     np.testing.assert_allclose(streamed.numpy(), samples.T @ samples / len(samples), atol=1e-10)
 
 
 def test_cross_covariance_between_two_networks():
     images = random_images()
     a, b = models.mlp([144, 8, 10]), models.mlp([144, 5, 10])
-    cross, = cov.activation_covariances(a, images, [2], other=b, batch_size=4)
+    (cross,) = cov.activation_covariances(a, images, [2], other=b, batch_size=4)
     with torch.no_grad():
         pa = torch.relu(images.x.flatten(1) @ a[1].weight.T).double()
         pb = torch.relu(images.x.flatten(1) @ b[1].weight.T).double()
@@ -54,7 +67,9 @@ def test_cross_covariance_between_two_networks():
 
 def test_covariance_argument_errors():
     with pytest.raises(ValueError, match="other_layers"):
-        cov.activation_covariances(models.mlp([144, 8, 10]), random_images(), [2], other_layers=[2, 2])
+        cov.activation_covariances(
+            models.mlp([144, 8, 10]), random_images(), [2], other_layers=[2, 2]
+        )
     with pytest.raises(ValueError, match="layers"):
         cov.activation_covariances(models.mlp([144, 8, 10]), random_images(), [7])
     with pytest.raises(TypeError, match="Sequential"):
@@ -95,8 +110,9 @@ def test_participation_ratio_closed_forms():
 def test_marchenko_pastur_moments(ratio):
     variance = 0.3
     lo, hi = cov.mp_support(ratio, variance)
-    moment = lambda k: integrate.quad(lambda x: x**k * cov.mp_density(x, ratio, variance), lo, hi,
-                                      limit=200)[0]
+    moment = lambda k: integrate.quad(
+        lambda x: x**k * cov.mp_density(x, ratio, variance), lo, hi, limit=200
+    )[0]
     assert moment(0) == pytest.approx(min(1, 1 / ratio), rel=1e-4)  # mass of the continuous part
     assert moment(1) == pytest.approx(variance, rel=1e-4)  # E[λ] = σ² (zeros add nothing)
     assert moment(2) == pytest.approx(variance**2 * (1 + ratio), rel=1e-4)  # E[λ²] = σ⁴(1 + γ)
@@ -144,10 +160,15 @@ def test_projector_is_an_orthogonal_projection():
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 def test_clipping_at_full_rank_changes_nothing(kind):
     images = random_images(n=200)
-    net = models.mlp([144, 30, 20, 10]) if kind == "mlp" else models.cnn([1, 6, 8], 12, kernel_size=3)
+    net = (
+        models.mlp([144, 30, 20, 10]) if kind == "mlp" else models.cnn([1, 6, 8], 12, kernel_size=3)
+    )
     with torch.no_grad():
         reference = 100.0 * (net(images.x).argmax(-1) == images.y).float().mean().item()
-    for on, layer in (("weights", models.weight_layers(net)[1]), ("activations", models.hidden_layers(net)[0])):
+    for on, layer in (
+        ("weights", models.weight_layers(net)[1]),
+        ("activations", models.hidden_layers(net)[0]),
+    ):
         if on == "weights":
             _, basis = eigh_desc(cov.weight_covariance(net[layer]))
         else:
@@ -165,3 +186,30 @@ def test_weight_clipping_projects_every_neuron():
     assert torch.linalg.matrix_rank(clipped.weight.detach()).item() == 4
     with pytest.raises(ValueError, match="on must be"):
         cov.clipping_curve(net, images, 1, basis, [1], on="neurons")
+
+
+def _psd(d, seed, rank=None):
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(d, rank or d, generator=g, dtype=torch.float64)
+    return a @ a.T
+
+
+def test_bures_similarity_matches_scipy_and_its_invariances():
+    a, b = _psd(6, 0), _psd(6, 1, rank=3)
+    root = sqrtm(a.numpy())
+    expected = np.trace(sqrtm(root @ b.numpy() @ root)).real / np.sqrt(
+        np.trace(a.numpy()) * np.trace(b.numpy())
+    )
+    assert bures_similarity(a, b) == pytest.approx(expected, rel=1e-6)
+    assert bures_similarity(a, 3.0 * a) == pytest.approx(1.0)
+    q = random_orthogonal(6, 6, torch.Generator().manual_seed(2)).double()
+    assert bures_similarity(q @ a @ q.T, 5 * q @ b @ q.T) == pytest.approx(bures_similarity(a, b))
+    assert bures_similarity(b, a) == pytest.approx(bures_similarity(a, b))
+    # commuting (diagonal) matrices: Σ√(a_i b_i) / √(Σa Σb); orthogonal supports give 0
+    da, db = torch.tensor([1.0, 4.0, 0.0]), torch.tensor([4.0, 1.0, 0.0])
+    assert bures_similarity(torch.diag(da), torch.diag(db)) == pytest.approx(4 / 5)
+    assert bures_similarity(
+        torch.diag(torch.tensor([1.0, 0.0])), torch.diag(torch.tensor([0.0, 1.0]))
+    ) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="differ"):
+        bures_similarity(a, b[:3, :3])

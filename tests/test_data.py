@@ -38,7 +38,9 @@ def test_photo_test_crops_never_overlap_train_crops(height, width):
     _, train_cols = data.crop_positions(height, width, 8, 500, "train", rng)
     _, test_cols = data.crop_positions(height, width, 8, 500, "test", rng)
     assert train_cols.min() >= 0 and test_cols.max() + 8 <= width
-    assert train_cols.max() + 8 <= test_cols.min()  # the last train column is left of the first test one
+    assert (
+        train_cols.max() + 8 <= test_cols.min()
+    )  # the last train column is left of the first test one
     with pytest.raises(ValueError, match="too small"):
         data.crop_positions(height, 20, 8, 1, "test", rng)
 
@@ -87,7 +89,7 @@ def test_mnist_loads_files_in_torchvision_format(private_cache):
         _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
     test = data.load("mnist", "test", normalize=False)
     assert test.x.shape == (8, 1, 28, 28) and test.y.tolist() == list(range(8))
-    assert 0 <= test.x.min() and test.x.max() <= 1
+    assert test.x.min() >= 0 and test.x.max() <= 1
     assert data.load("mnist", "train").x.shape == (20, 1, 28, 28)
 
 
@@ -97,13 +99,33 @@ def test_cifar10_loads_files_in_torchvision_format(private_cache, monkeypatch):
     folder = private_cache / "datasets" / "cifar-10-batches-py"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
-    names = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]
+    names = [
+        "data_batch_1",
+        "data_batch_2",
+        "data_batch_3",
+        "data_batch_4",
+        "data_batch_5",
+        "test_batch",
+    ]
     for name in names:
         batch = {"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), "labels": [0, 1, 2, 3]}
         (folder / name).write_bytes(pickle.dumps(batch))
-    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    classes = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
     (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": classes}))
-    monkeypatch.setattr(cifar, "check_integrity", lambda *args, **kwargs: True)  # our files, other md5s
+    monkeypatch.setattr(
+        cifar, "check_integrity", lambda *args, **kwargs: True
+    )  # our files, other md5s
     train = data.load("cifar10", "train", normalize=False)
     assert train.x.shape == (20, 3, 32, 32) and train.classes[0] == "airplane"
     gray = data.load("cifar10", "test", gray=True)
@@ -113,7 +135,21 @@ def test_cifar10_loads_files_in_torchvision_format(private_cache, monkeypatch):
 def test_photographs_are_whole_resized_rgb_images():
     photos = data.photographs(48, ("camera", "chelsea"))
     assert photos.shape == (2, 3, 48, 48)
-    assert 0 <= photos.min() and photos.max() <= 1
+    assert photos.min() >= 0 and photos.max() <= 1
     assert torch.equal(photos[0, 0], photos[0, 1])  # the gray camera man in three channels
     with pytest.raises(ValueError, match="unknown photographs"):
         data.photographs(48, ("lena",))
+
+
+def test_with_classes_keeps_and_relabels():
+    images = data.ImageSet(
+        "toy", torch.zeros(6, 1, 2, 2), torch.tensor([0, 1, 2, 1, 0, 2]), ("a", "b", "c")
+    )
+    picked = images.with_classes([2, 0], "toy 2")
+    assert (
+        picked.y.tolist() == [1, 0, 1, 0]
+        and picked.classes == ("c", "a")
+        and picked.name == "toy 2"
+    )
+    with pytest.raises(ValueError, match="classes"):
+        images.with_classes([3], "bad")

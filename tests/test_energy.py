@@ -1,5 +1,5 @@
 """Energy profiles: the patch moment against all patches at once, the profile against its
-definition, the formula's limits, the fit, and one step of the linear CNN against autograd-free math."""
+definition, the formula's limits, the fit, and one step of the linear CNN against plain math."""
 
 import pytest
 import torch
@@ -34,8 +34,12 @@ def test_energy_profile_matches_its_definition():
     g = torch.Generator().manual_seed(2)
     w, w0 = torch.randn(5, 2, 3, 3, generator=g), torch.randn(5, 2, 3, 3, generator=g)
     basis = torch.linalg.qr(torch.randn(18, 18, generator=g, dtype=torch.float64)).Q.T
-    e = torch.stack([torch.sqrt(sum(((w[f] - w0[f]).double().flatten() @ u) ** 2 for f in range(5)) / 5)
-                     for u in basis])
+    e = torch.stack(
+        [
+            torch.sqrt(sum(((w[f] - w0[f]).double().flatten() @ u) ** 2 for f in range(5)) / 5)
+            for u in basis
+        ]
+    )
     torch.testing.assert_close(energy.energy_profile(w, w0, basis), e / e.max())
     with pytest.raises(ValueError, match="basis"):
         energy.energy_profile(w, w0, basis[:, :9])

@@ -19,7 +19,10 @@ def recorder():
 def test_static_mode_draws_the_defaults_once(monkeypatch):
     monkeypatch.setenv(interactive.STATIC_ENV, "1")
     calls, draw = recorder()
-    assert interactive.explore(draw, {"rank": 3, "layer": "b"}, rank=range(1, 10), layer=["a", "b"]) is None
+    assert (
+        interactive.explore(draw, {"rank": 3, "layer": "b"}, rank=range(1, 10), layer=["a", "b"])
+        is None
+    )
     assert calls == [{"rank": 3, "layer": "b"}]
 
 
@@ -43,12 +46,15 @@ def test_live_mode_redraws_when_a_control_moves(monkeypatch):
     plt.close("all")
 
 
-@pytest.mark.parametrize("defaults, options, error", [
-    ({}, {}, ValueError),
-    ({"rank": 1}, {"rank": []}, ValueError),
-    ({"rank": 11}, {"rank": range(10)}, ValueError),
-    ({"layer": 1}, {"rank": range(10)}, ValueError),
-])
+@pytest.mark.parametrize(
+    "defaults, options, error",
+    [
+        ({}, {}, ValueError),
+        ({"rank": 1}, {"rank": []}, ValueError),
+        ({"rank": 11}, {"rank": range(10)}, ValueError),
+        ({"layer": 1}, {"rank": range(10)}, ValueError),
+    ],
+)
 def test_bad_explorers_are_rejected(monkeypatch, defaults, options, error):
     monkeypatch.setenv(interactive.STATIC_ENV, "1")
     with pytest.raises(error):
@@ -67,14 +73,23 @@ def test_a_live_explorer_in_a_headless_kernel_does_not_block(monkeypatch):
     from nbclient import NotebookClient
 
     monkeypatch.delenv(interactive.STATIC_ENV, raising=False)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import matplotlib.pyplot as plt\n"
-        "from deepinside import interactive\n"
-        "box = interactive.explore(lambda rank: plt.plot(range(rank)), {'rank': 2}, rank=[1, 2, 3])\n"
-        "assert box is not None and not interactive.is_static()\n"
-        "box.children[0].children[0].value = 3"
-    )])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import matplotlib.pyplot as plt\n"
+                "from deepinside import interactive\n"
+                "draw = lambda rank: plt.plot(range(rank))\n"
+                "box = interactive.explore(draw, {'rank': 2}, rank=[1, 2, 3])\n"
+                "assert box is not None and not interactive.is_static()\n"
+                "box.children[0].children[0].value = 3"
+            )
+        ]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     NotebookClient(nb, timeout=60, kernel_name="python3").execute()
     outputs = nb.cells[0].outputs
     assert not [o for o in outputs if o.output_type == "error"]

@@ -61,3 +61,22 @@ def test_pretrained_models_fail_fast_offline(offline):
     with pytest.raises(ValueError, match="unknown pretrained"):
         models.pretrained("lenet")
     assert isinstance(models.pretrained("alexnet", trained=False), nn.Module)
+
+
+def test_factorized_network_freezes_the_same_filters_on_every_channel():
+    filters = torch.randn(4, 3, 3, generator=torch.Generator().manual_seed(0))
+    net = models.factorized([8, "M", 6], filters, in_channels=2, image_size=8, num_classes=3)
+    depthwise = [m for m in net if isinstance(m, nn.Conv2d) and not m.weight.requires_grad]
+    assert [d.weight.shape for d in depthwise] == [(8, 1, 3, 3), (32, 1, 3, 3)]
+    torch.testing.assert_close(depthwise[1].weight[4 * 5 : 4 * 6, 0], filters)  # channel 5's block
+    assert models.pointwise_layers(net) == [2, 6]
+    x = torch.randn(5, 2, 8, 8)
+    assert net(x).shape == (5, 3)
+    # channel c's maps are the frozen filters applied to channel c alone
+    torch.testing.assert_close(
+        net[0](x)[:, 4:8], nn.functional.conv2d(x[:, 1:2], filters[:, None], padding=1)
+    )
+    trainable = {n for n, p in net.named_parameters() if p.requires_grad}
+    assert trainable == {"2.weight", "6.weight", "8.weight"}
+    with pytest.raises(ValueError, match="filters"):
+        models.factorized([8], torch.randn(4, 2, 2), 1, 8)

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 import yaml
 
-from deepinside.build import toc_chapters
+from deepinside.book.toc import toc_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = toc_chapters(ROOT / "_toc.yml")
@@ -19,7 +19,7 @@ REPO = REPO_URL.removeprefix("https://github.com/")
 
 def test_the_toc_lists_existing_chapters_in_order():
     assert CHAPTERS, "the book has no chapter"
-    assert CHAPTERS == sorted(CHAPTERS)
+    assert sorted(CHAPTERS) == CHAPTERS
     for chapter in CHAPTERS:
         assert (ROOT / "chapters" / f"{chapter}.py").exists()
     on_disk = sorted(p.stem for p in (ROOT / "chapters").glob("*.py"))
@@ -30,7 +30,9 @@ def test_the_toc_lists_existing_chapters_in_order():
 def test_pair_is_in_sync(chapter):
     source = jupytext.read(ROOT / "chapters" / f"{chapter}.py")
     paired = nbformat.read(ROOT / "chapters" / f"{chapter}.ipynb", as_version=4)
-    strip = lambda nb: [(c.cell_type, c.source.strip(), c.metadata.get("tags", [])) for c in nb.cells]
+    strip = lambda nb: [
+        (c.cell_type, c.source.strip(), c.metadata.get("tags", [])) for c in nb.cells
+    ]
     assert strip(source) == strip(paired), f"run `jupytext --sync chapters/{chapter}.py`"
 
 
@@ -50,8 +52,9 @@ def test_chapter_template(chapter):
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     badge = f"https://colab.research.google.com/github/{REPO}/blob/main/chapters/{chapter}.ipynb"
-    assert f"[![Open In Colab](../book/_static/colab-badge.svg)]({badge})" in nb.cells[0].source, \
+    assert f"[![Open In Colab](../book/_static/colab-badge.svg)]({badge})" in nb.cells[0].source, (
         "the first cell carries the Colab badge of this chapter, its image served by the book"
+    )
     setup = code[0].source
     assert 'if "google.colab" in sys.modules:' in setup and f"git+{REPO_URL}" in setup
     parameters = [c for c in code if "parameters" in c.metadata.get("tags", [])]
@@ -71,8 +74,10 @@ def test_every_number_cited_in_the_prose_is_glued(chapter):
             cited |= set(re.findall(r"\{glue:text\}`([A-Za-z0-9_]+)", cell.source))
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     # glue("name", ...) or glue(f"name_{var}", ...): an f-string's fields match any identifier part
-    patterns = [re.sub(r"\\\{[^}]*\\\}", "[a-z0-9_]+", re.escape(name))
-                for name in re.findall(r"glue\(\s*f?\"([^\"]+)\"", code)]
+    patterns = [
+        re.sub(r"\\\{[^}]*\\\}", "[a-z0-9_]+", re.escape(name))
+        for name in re.findall(r"glue\(\s*f?\"([^\"]+)\"", code)
+    ]
     assert cited, "the prose cites no computed number"
     missing = sorted(n for n in cited if not any(re.fullmatch(p, n) for p in patterns))
     assert not missing, f"cited but never glued: {missing}"
@@ -81,8 +86,12 @@ def test_every_number_cited_in_the_prose_is_glued(chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_glue_format_is_valid(chapter):
     nb = jupytext.read(ROOT / "chapters" / f"{chapter}.py")
-    roles = [r for cell in nb.cells if cell.cell_type == "markdown"
-             for r in re.findall(r"\{glue:text\}`([^`]+)`", cell.source)]
+    roles = [
+        r
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for r in re.findall(r"\{glue:text\}`([^`]+)`", cell.source)
+    ]
     for role in roles:
         name, _, spec = role.partition(":")
         assert name.isidentifier(), role
@@ -112,9 +121,12 @@ def test_setup_cell_installs_only_in_colab_and_the_device_prefers_a_gpu(chapter)
     guarded = [node for node in tree.body if isinstance(node, ast.If)]
     assert len(guarded) == 1 and "google.colab" in ast.unparse(guarded[0].test)
     assert "pip" in ast.unparse(guarded[0]) and "pip" not in "".join(
-        ast.unparse(node) for node in tree.body if not isinstance(node, ast.If))
+        ast.unparse(node) for node in tree.body if not isinstance(node, ast.If)
+    )
     parameters = next(c for c in code if "parameters" in c.metadata.get("tags", []))
-    assert re.search(r'^DEVICE = "auto"', parameters.source, re.M), "DEVICE defaults to auto (GPU if any)"
+    assert re.search(r'^DEVICE = "auto"', parameters.source, re.M), (
+        "DEVICE defaults to auto (GPU if any)"
+    )
     rest = "\n".join(c.source for c in code if c is not parameters)
     assert re.search(r"\([^)]*\bDEVICE\b", rest), "the chapter passes DEVICE on"
 
@@ -122,10 +134,18 @@ def test_setup_cell_installs_only_in_colab_and_the_device_prefers_a_gpu(chapter)
 def test_the_bibliography_has_unique_keys_and_every_entry_is_cited():
     assert len(BIB_KEYS) == len(set(BIB_KEYS))
     pages = [*(ROOT / "chapters").glob("*.py"), *(ROOT / "book").glob("*.md")]
-    cited = {key.strip() for page in pages for group in CITE.findall(page.read_text())
-             for key in group.split(",")}
-    assert cited <= set(BIB_KEYS), f"cited but not in references.bib: {sorted(cited - set(BIB_KEYS))}"
-    assert set(BIB_KEYS) <= cited, f"in references.bib but never cited: {sorted(set(BIB_KEYS) - cited)}"
+    cited = {
+        key.strip()
+        for page in pages
+        for group in CITE.findall(page.read_text())
+        for key in group.split(",")
+    }
+    assert cited <= set(BIB_KEYS), (
+        f"cited but not in references.bib: {sorted(cited - set(BIB_KEYS))}"
+    )
+    assert set(BIB_KEYS) <= cited, (
+        f"in references.bib but never cited: {sorted(set(BIB_KEYS) - cited)}"
+    )
     assert "book/references.bib" in CONFIG["bibtex_bibfiles"]
 
 

@@ -41,10 +41,14 @@ def test_express_in_rewrites_the_input_channels():
 def test_generated_network_keeps_most_of_the_accuracy():
     train, test = data.load("mnist5k", "train"), data.load("mnist5k", "test")
     small_train = train.subset(torch.arange(0, 4000, 4))
-    net = training.trained("mlp", models.mlp, {"dims": [784, 64, 32, 10]}, small_train, test,
-                           epochs=4, lr=0.05)
+    net = training.trained(
+        "mlp", models.mlp, {"dims": [784, 64, 32, 10]}, small_train, test, epochs=4, lr=0.05
+    )
     generated = rainbow.generate(net.model, small_train, torch.Generator().manual_seed(1))
     acc = training.accuracy(generated, test)
     assert acc > 0.5 * net.test_accuracy and acc > 3 * 10
     assert not torch.equal(generated[1].weight, net.model[1].weight)
-    assert training.accuracy(rainbow.retrain_classifier(generated, small_train, steps=100), test) > acc - 5
+    assert (
+        training.accuracy(rainbow.retrain_classifier(generated, small_train, steps=100), test)
+        > acc - 5
+    )

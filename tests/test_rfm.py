@@ -16,7 +16,7 @@ def _metric(d: int, seed: int = 0) -> torch.Tensor:
 
 
 def _direct(name: str, t: torch.Tensor, x: torch.Tensor, m: torch.Tensor, bandwidth: float):
-    """K(t, x) from unfolded patches (P, d) of two images, in float64, straight from the formulas."""
+    """K(t, x) from unfolded patches (P, d) of two images, in float64, from the formulas."""
     if name == "laplace":
         diff = t - x
         return torch.exp(-torch.einsum("pi,ij,pj->p", diff, m, diff).mean().sqrt() / bandwidth)
@@ -42,8 +42,9 @@ def test_kernel_matrix_matches_direct_formula(name):
     kernel = rfm.PatchKernel(name, q=3, bandwidth=2.0)
     got = kernel.matrix(rfm.metric_patches(x, factor, 3), rfm.metric_patches(train, factor, 3))
     pt, px = (F.unfold(v, 3).transpose(1, 2) for v in (train, x))
-    want = torch.stack([torch.stack([_direct(name, pt[j], px[i], m, 2.0) for j in range(6)])
-                        for i in range(3)])
+    want = torch.stack(
+        [torch.stack([_direct(name, pt[j], px[i], m, 2.0) for j in range(6)]) for i in range(3)]
+    )
     assert torch.allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
@@ -52,8 +53,13 @@ def test_patch_agop_matches_autograd(name):
     train, x, m, factor = _setup(1)
     kernel = rfm.PatchKernel(name, q=3, bandwidth=1.5)
     alpha = torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
-    got = rfm.patch_agop(kernel, rfm.metric_patches(train, factor, 3), alpha,
-                         rfm.metric_patches(x, factor, 3), factor)
+    got = rfm.patch_agop(
+        kernel,
+        rfm.metric_patches(train, factor, 3),
+        alpha,
+        rfm.metric_patches(x, factor, 3),
+        factor,
+    )
     pt, px = (F.unfold(v, 3).transpose(1, 2) for v in (train, x))
     want = torch.zeros(18, 18, dtype=torch.float64)
     for i in range(3):
@@ -100,7 +106,9 @@ def test_ridge_solutions_solve_the_regularized_system():
     a = torch.randn(12, 12, dtype=torch.float64)
     k, y = a @ a.T, torch.randn(12, 2, dtype=torch.float64)
     for ridge, alpha in zip((1e-3, 1.0), rfm.ridge_solutions(k, y, (1e-3, 1.0))):
-        assert torch.allclose((k + ridge * torch.eye(12, dtype=torch.float64)) @ alpha, y, atol=1e-8)
+        assert torch.allclose(
+            (k + ridge * torch.eye(12, dtype=torch.float64)) @ alpha, y, atol=1e-8
+        )
 
 
 def test_conv_rfm_learns_the_bar_direction_and_beats_the_fixed_kernel():
@@ -111,7 +119,9 @@ def test_conv_rfm_learns_the_bar_direction_and_beats_the_fixed_kernel():
     assert all(len(row) == len(rfm.RIDGES) for row in result.val_accuracy)
     assert result.metrics[1].trace().item() == pytest.approx(9.0)  # trace-d normalization
     top = torch.linalg.eigh(result.metrics[1]).eigenvectors[:, -1].abs()
-    assert torch.allclose(top, torch.full((9,), 1 / 3, dtype=torch.float64), atol=0.1)  # constant sign
+    assert torch.allclose(
+        top, torch.full((9,), 1 / 3, dtype=torch.float64), atol=0.1
+    )  # constant sign
     assert result.report_accuracy[result.best[0]] > result.report_accuracy[0]
     assert result.accuracy(test) == pytest.approx(result.report_accuracy[result.best[0]])
 
@@ -119,8 +129,16 @@ def test_conv_rfm_learns_the_bar_direction_and_beats_the_fixed_kernel():
 def test_deep_conv_rfm_shapes_and_report():
     g = torch.Generator().manual_seed(0)
     train, val, test = (tasks.bars_in_noise(n, 1.0, g) for n in (120, 60, 60))
-    deep = rfm.deep_conv_rfm(train, val, rfm.PatchKernel("laplace", 3), layers=2, width=4,
-                             generator=g, report=test, iterations=1)
+    deep = rfm.deep_conv_rfm(
+        train,
+        val,
+        rfm.PatchKernel("laplace", 3),
+        layers=2,
+        width=4,
+        generator=g,
+        report=test,
+        iterations=1,
+    )
     assert len(deep.stages) == 2 and len(deep.filters) == 1
     assert deep.filters[0].shape == (4, 1, 3, 3)
     assert deep.features(test.x).shape == (60, 4, 14, 30)

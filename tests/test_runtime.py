@@ -55,3 +55,16 @@ def test_cache_root_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DEEPINSIDE_CACHE", str(tmp_path / "elsewhere"))
     assert runtime.cache_root() == tmp_path / "elsewhere"
     assert runtime.cache_root().is_dir()
+
+
+def test_start_gives_a_session_with_the_profile_seed_and_device():
+    table = {"quick": {"epochs": 2, "lr": 0.1}, "full": {"epochs": 30, "lr": 0.1}}
+    session = runtime.start("quick", 3, "cpu", table, epochs=5)
+    assert session.settings == {"epochs": 5, "lr": 0.1} and session.seed == 3
+    assert session.device == torch.device("cpu") and session.profile == "quick"
+    draw = torch.rand(2, generator=session.generator)
+    assert torch.equal(
+        draw, torch.rand(2, generator=runtime.start("quick", 3, "cpu", table).generator)
+    )
+    with pytest.raises(ValueError, match="unknown knob"):
+        runtime.start("quick", 3, "cpu", table, epoch=5)

@@ -20,18 +20,27 @@ from pathlib import Path
 
 import pytest
 
-from deepinside.build import toc_chapters
+from deepinside.book.toc import toc_chapters
 
 pytestmark = pytest.mark.chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHAPTERS = toc_chapters(ROOT / "_toc.yml")
-PAGES = [f"chapters/{c}" for c in CHAPTERS] + ["book/intro", "book/running", "book/teaching",
-                                              "book/bibliography"]
+CHAPTERS = toc_chapters(ROOT)
+PAGES = [f"chapters/{c}" for c in CHAPTERS] + [
+    "book/intro",
+    "book/running",
+    "book/measurements",
+    "book/teaching",
+    "book/bibliography",
+]
 BROWSER = os.environ.get("DEEPINSIDE_CHROME") or shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = os.environ.get("DEEPINSIDE_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
+DRIVER = (
+    os.environ.get("DEEPINSIDE_CHROMEDRIVER")
+    or shutil.which("chromedriver")
+    or "/usr/bin/chromedriver"
+)
 
 # Console errors of the theme itself, harmless to a reader: Jupyter Book 1.0 declares
 # sphinx-thebe's configuration twice, and the theme resets an empty stored light/dark mode.
@@ -53,7 +62,8 @@ ready.then(() => {
     unrendered: math.filter(m => !m.querySelector("mjx-container")).length,
     mathErrors: article.querySelectorAll("mjx-merror").length,
     mathjax: script ? script.src : null,
-    errorOutputs: article.querySelectorAll(".output.stderr, .output.traceback, .output.error").length,
+    errorOutputs: article.querySelectorAll(
+      ".output.stderr, .output.traceback, .output.error").length,
     traceback: article.innerText.includes("Traceback (most recent call last)"),
     bibliography: article.querySelectorAll(".footnote-list, .citation, dl.footnote").length,
     downloads: [...article.querySelectorAll("a.download")].map(a => a.href),
@@ -99,11 +109,20 @@ def browser(tmp_path_factory):
 
     options = webdriver.ChromeOptions()
     options.binary_location = BROWSER
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,1600", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-                 # no host but this machine resolves: the book must not need the network
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1600",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+        # no host but this machine resolves: the book must not need the network
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
@@ -120,12 +139,17 @@ def test_page_loads_offline_with_figures_math_and_no_errors(site, browser, page)
     browser.save_screenshot(str(SHOTS / f"{page.replace('/', '_')}.png"))
     assert page.split("/")[-1] in browser.current_url and browser.title
     if report["math"]:
-        assert report["mathjax"] and report["mathjax"].startswith(site), "MathJax is served by the book"
+        assert report["mathjax"] and report["mathjax"].startswith(site), (
+            "MathJax is served by the book"
+        )
     assert report["broken"] == [], "every image loads"
     assert report["unrendered"] == 0 and report["mathErrors"] == 0, report
     assert report["errorOutputs"] == 0 and not report["traceback"], "no error output on the page"
-    severe = [e["message"] for e in browser.get_log("browser")
-              if e["level"] == "SEVERE" and not any(noise in e["message"] for noise in THEME_NOISE)]
+    severe = [
+        e["message"]
+        for e in browser.get_log("browser")
+        if e["level"] == "SEVERE" and not any(noise in e["message"] for noise in THEME_NOISE)
+    ]
     assert severe == [], "the browser console reports errors (a resource that needs the network?)"
     for link in report["downloads"]:  # the student and instructor copies, for one
         with urllib.request.urlopen(link) as response:

@@ -9,8 +9,14 @@ from deepinside import spatial
 
 def test_spatial_covariance_matches_a_loop_over_channels():
     w = torch.randn(4, 3, 5, 5, generator=torch.Generator().manual_seed(0))
-    expected = sum(torch.outer(w[o, i].flatten(), w[o, i].flatten()).double()
-                   for o in range(4) for i in range(3)) / 12
+    expected = (
+        sum(
+            torch.outer(w[o, i].flatten(), w[o, i].flatten()).double()
+            for o in range(4)
+            for i in range(3)
+        )
+        / 12
+    )
     torch.testing.assert_close(spatial.spatial_covariance(w), expected)
 
 
@@ -40,7 +46,10 @@ def test_resample_keeps_the_field_of_view_and_unit_norm():
     assert torch.allclose(out[:, 0], torch.zeros(5, dtype=torch.float64))
     assert torch.allclose(out[:, 2] * 2, out[:, 4])  # linear in between
     images = torch.randn(2, 4, 4)
-    torch.testing.assert_close(spatial.resample(images, 4), images.double() / images.double().norm(dim=(1, 2), keepdim=True))
+    torch.testing.assert_close(
+        spatial.resample(images, 4),
+        images.double() / images.double().norm(dim=(1, 2), keepdim=True),
+    )
 
 
 def test_subspace_overlap_extremes_and_random_baseline():
@@ -50,8 +59,21 @@ def test_subspace_overlap_extremes_and_random_baseline():
     assert spatial.subspace_overlap(a, mix @ a) == pytest.approx(1.0)
     e = torch.eye(6, dtype=torch.float64)
     assert spatial.subspace_overlap(e[:2], e[2:4]) == pytest.approx(0.0)
-    draws = [spatial.subspace_overlap(torch.randn(3, 25, generator=g), torch.randn(3, 25, generator=g))
-             for _ in range(400)]
+    draws = [
+        spatial.subspace_overlap(torch.randn(3, 25, generator=g), torch.randn(3, 25, generator=g))
+        for _ in range(400)
+    ]
     assert sum(draws) / len(draws) == pytest.approx(3 / 25, abs=0.01)
     with pytest.raises(ValueError, match="same number"):
         spatial.subspace_overlap(a, a[:2])
+
+
+def test_universal_eigenvectors_pool_trace_normalized_layers():
+    g = torch.Generator().manual_seed(1)
+    w1, w2 = torch.randn(4, 3, 3, 3, generator=g), 10 * torch.randn(2, 5, 3, 3, generator=g)
+    values, images = spatial.universal_eigenvectors([w1, w2])
+    c = [spatial.spatial_covariance(w) for w in (w1, w2)]
+    pooled = (c[0] / c[0].trace() + c[1] / c[1].trace()) / 2
+    vectors = images.reshape(9, 9)
+    torch.testing.assert_close(vectors @ pooled @ vectors.T, torch.diag(values))
+    assert values.sum().item() == pytest.approx(1.0)

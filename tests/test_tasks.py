@@ -36,7 +36,9 @@ def test_noise_images_are_standard_normal_with_random_labels():
 
 
 def test_random_labels_permute_the_labels():
-    images = data.ImageSet("d", torch.zeros(100, 1, 2, 2), torch.arange(100) % 10, tuple("0123456789"))
+    images = data.ImageSet(
+        "d", torch.zeros(100, 1, 2, 2), torch.arange(100) % 10, tuple("0123456789")
+    )
     shuffled = tasks.with_random_labels(images, torch.Generator().manual_seed(0))
     assert sorted(shuffled.y.tolist()) == sorted(images.y.tolist())
     assert (shuffled.y != images.y).float().mean() > 0.5 and "random labels" in shuffled.name

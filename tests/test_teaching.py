@@ -7,11 +7,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from deepinside import teaching
-from deepinside.build import toc_chapters
+from deepinside.book import teaching
+from deepinside.book.toc import toc_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = toc_chapters(ROOT / "_toc.yml")
+CHAPTERS = toc_chapters(ROOT)
 
 
 def chapter(name: str) -> nbformat.NotebookNode:
@@ -19,8 +19,11 @@ def chapter(name: str) -> nbformat.NotebookNode:
 
 
 def code_lines(source: str) -> set[str]:
-    return {line.strip() for line in source.splitlines()
-            if line.strip() and not line.strip().startswith("#") and line.strip() != "..."}
+    return {
+        line.strip()
+        for line in source.splitlines()
+        if line.strip() and not line.strip().startswith("#") and line.strip() != "..."
+    }
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
@@ -30,7 +33,9 @@ def test_every_exercise_has_a_solution_and_every_stub_replaces_one(name):
     assert len(found) >= 2, "every chapter ends with at least two exercises"
     student = teaching.student_copy(nb, name)
     stubs = [c for c in student.cells if "exercise" in c.metadata.get("tags", [])]
-    assert [s.source.splitlines()[0] for s in stubs] == [f"# Exercise {e.number}: {e.title}" for e in found]
+    assert [s.source.splitlines()[0] for s in stubs] == [
+        f"# Exercise {e.number}: {e.title}" for e in found
+    ]
     for exercise in found:
         assert "hide-input" in nb.cells[exercise.solution].metadata.get("tags", [])
 
@@ -38,11 +43,15 @@ def test_every_exercise_has_a_solution_and_every_stub_replaces_one(name):
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_student_copy_leaks_no_solution_and_runs_as_python(name):
     nb = chapter(name)
-    solutions = set().union(*(code_lines(nb.cells[e.solution].source) for e in teaching.exercises(nb)))
+    solutions = set().union(
+        *(code_lines(nb.cells[e.solution].source) for e in teaching.exercises(nb))
+    )
     student = teaching.student_copy(nb, name)
     nbformat.validate(student)
     code = [c for c in student.cells if c.cell_type == "code"]
-    leaked = set().union(*(code_lines(c.source) for c in code if "exercise" in c.metadata.get("tags", [])))
+    leaked = set().union(
+        *(code_lines(c.source) for c in code if "exercise" in c.metadata.get("tags", []))
+    )
     assert not leaked & solutions
     for cell in code:
         assert cell.outputs == []
@@ -65,13 +74,22 @@ def notebook(*cells):
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
 
 
-@pytest.mark.parametrize("cells, message", [
-    ((md("## Exercises\n\n**1. First.** Do it."),), "exercise 1 has no solution"),
-    ((md("## Exercises\n\n**1. First.** Do it."), md("**2. Second.** Again."), code("# Solution\nx = 1")),
-     "exercise 1 has no solution"),
-    ((code("# Solution\nx = 1"),), "follows no exercise"),
-    ((md("## Exercises\n\n**2. First.**"), code("# Solution\nx = 1")), "numbered"),
-])
+@pytest.mark.parametrize(
+    "cells, message",
+    [
+        ((md("## Exercises\n\n**1. First.** Do it."),), "exercise 1 has no solution"),
+        (
+            (
+                md("## Exercises\n\n**1. First.** Do it."),
+                md("**2. Second.** Again."),
+                code("# Solution\nx = 1"),
+            ),
+            "exercise 1 has no solution",
+        ),
+        ((code("# Solution\nx = 1"),), "follows no exercise"),
+        ((md("## Exercises\n\n**2. First.**"), code("# Solution\nx = 1")), "numbered"),
+    ],
+)
 def test_broken_exercises_are_errors(cells, message):
     with pytest.raises(ValueError, match=message):
         teaching.exercises(notebook(*cells))
@@ -87,6 +105,13 @@ def test_write_copies_zips_every_chapter(tmp_path):
 
 
 def test_make_teaching_command(tmp_path, capsys):
-    assert teaching.main(["--out", str(tmp_path), "--executed", str(tmp_path / "none")]) == 0
-    assert (tmp_path / "deepinside-student.zip").exists() and (tmp_path / "deepinside-instructor.zip").exists()
+    assert (
+        teaching.main(
+            ["--root", str(ROOT), "--out", str(tmp_path), "--executed", str(tmp_path / "none")]
+        )
+        == 0
+    )
+    assert (tmp_path / "deepinside-student.zip").exists() and (
+        tmp_path / "deepinside-instructor.zip"
+    ).exists()
     assert "student notebooks" in capsys.readouterr().out

@@ -1,5 +1,3 @@
-import warnings
-
 import pytest
 import torch
 
@@ -13,8 +11,9 @@ def digits():
 
 
 def fit(digits, **kwargs):
-    return training.trained("tiny", models.mlp, {"dims": [784, 32, 10]}, *digits, epochs=3,
-                            lr=0.05, **kwargs)
+    return training.trained(
+        "tiny", models.mlp, {"dims": [784, 32, 10]}, *digits, epochs=3, lr=0.05, **kwargs
+    )
 
 
 def test_training_learns_well_above_chance(digits):
@@ -24,8 +23,9 @@ def test_training_learns_well_above_chance(digits):
     assert not torch.equal(net.model[1].weight, net.initial[1].weight)
 
 
-def test_same_seed_same_weights_different_seed_different_weights(digits, private_cache, tmp_path,
-                                                                 monkeypatch):
+def test_same_seed_same_weights_different_seed_different_weights(
+    digits, private_cache, tmp_path, monkeypatch
+):
     first = fit(digits, seed=1)
     monkeypatch.setenv("DEEPINSIDE_CACHE", str(tmp_path / "other"))  # retrain, not reload
     again = fit(digits, seed=1)
@@ -46,7 +46,7 @@ def test_checkpoint_is_reused_and_written_atomically(digits, private_cache):
 
 def test_corrupt_checkpoint_is_rebuilt(digits, private_cache):
     fit(digits)
-    path, = (private_cache / "checkpoints").iterdir()
+    (path,) = (private_cache / "checkpoints").iterdir()
     path.write_bytes(b"not a checkpoint")
     with pytest.warns(UserWarning, match="unreadable"):
         rebuilt = fit(digits)
@@ -105,8 +105,13 @@ def key(build, arguments, digits, **train_kwargs):
 
 
 def test_checkpoint_key_applies_the_builders_defaults(digits):
-    explicit = {"channels": [1, 4], "image_size": 28, "num_classes": 10, "kernel_size": 5,
-                "stride": 2}
+    explicit = {
+        "channels": [1, 4],
+        "image_size": 28,
+        "num_classes": 10,
+        "kernel_size": 5,
+        "stride": 2,
+    }
     implicit = {"channels": [1, 4], "image_size": 28}
     assert key(models.cnn, implicit, digits) == key(models.cnn, explicit, digits)
     assert key(models.cnn, implicit, digits)["arguments"]["kernel_size"] == 5

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deepinside.build import affected_chapters, toc_chapters
+from deepinside.book.build import affected_chapters
+from deepinside.book.toc import toc_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -21,8 +22,16 @@ def load(name: str) -> dict:
 
 def lint(*paths: Path) -> subprocess.CompletedProcess:
     """Validate workflows against the GitHub Actions schema (check-jsonschema, offline)."""
-    return subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
-                           *map(str, paths)], capture_output=True, text=True)
+    return subprocess.run(
+        [
+            str(BIN / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, paths),
+        ],
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_there_are_a_pull_request_and_a_publish_workflow():
@@ -41,9 +50,17 @@ def test_the_schema_check_rejects_a_broken_workflow(tmp_path):
 
 
 def test_workflows_pass_the_security_linter():
-    result = subprocess.run([str(BIN / "zizmor"), "--offline", "--config",
-                             str(ROOT / ".github" / "zizmor.yml"), str(ROOT / ".github" / "workflows")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            str(BIN / "zizmor"),
+            "--offline",
+            "--config",
+            str(ROOT / ".github" / "zizmor.yml"),
+            str(ROOT / ".github" / "workflows"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -61,9 +78,13 @@ def test_publishing_runs_one_gpu_job_per_chapter_then_builds_and_deploys():
     assert triggers["push"]["branches"] == ["main"] and "schedule" in triggers
     execute = workflow["jobs"]["execute"]
     assert "gpu" in execute["runs-on"] and "self-hosted" in execute["runs-on"]
-    assert execute["strategy"]["matrix"]["chapter"] == toc_chapters(ROOT / "_toc.yml")
+    assert execute["strategy"]["matrix"]["chapter"] == toc_chapters(ROOT)
     runs = " ".join(s.get("run", "") for s in execute["steps"])
-    assert "--profile full" in runs and "--param DEVICE=cuda" in runs and '--chapters "$CHAPTER"' in runs
+    assert (
+        "--profile full" in runs
+        and "--param DEVICE=cuda" in runs
+        and '--chapters "$CHAPTER"' in runs
+    )
     build = workflow["jobs"]["build"]
     runs = " ".join(s.get("run", "") for s in build["steps"])
     assert build["needs"] == "execute" and "--html-only" in runs and "pytest -m chapters" in runs
@@ -78,21 +99,32 @@ def test_the_gpu_runner_label_is_declared():
     assert "gpu" in config["self-hosted-runner"]["labels"]
 
 
-@pytest.mark.parametrize("changed, expected", [
-    (["chapters/04_spatial.py", "chapters/04_spatial.ipynb"], ["04_spatial"]),
-    (["chapters/02_alignment.py", "README.md"], ["02_alignment"]),
-    (["README.md", "book/teaching.md"], []),
-    (["src/deepinside/spatial.py"], "all"),
-    (["requirements.txt"], "all"),
-])
+@pytest.mark.parametrize(
+    "changed, expected",
+    [
+        (["chapters/04_spatial.py", "chapters/04_spatial.ipynb"], ["04_spatial"]),
+        (["chapters/02_alignment.py", "README.md"], ["02_alignment"]),
+        (["README.md", "book/teaching.md"], []),
+        (["src/deepinside/book/build.py", "src/deepinside/book/teaching.py"], []),
+        (["requirements.txt"], "all"),
+        (["_toc.yml"], "all"),
+    ],
+)
 def test_affected_chapters(changed, expected):
-    chapters = toc_chapters(ROOT / "_toc.yml")
-    assert affected_chapters(changed, chapters) == (chapters if expected == "all" else expected)
+    chapters = toc_chapters(ROOT)
+    affected = affected_chapters(ROOT, changed, chapters)
+    assert affected == (chapters if expected == "all" else expected)
+
+
+def test_a_package_module_affects_the_chapters_that_import_it():
+    chapters = toc_chapters(ROOT)
+    spatial = affected_chapters(ROOT, ["src/deepinside/spatial.py"], chapters)
+    assert "04_spatial" in spatial and spatial == [c for c in chapters if c in spatial]
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_an_unknown_git_ref_is_a_clear_error():
-    from deepinside.build import BuildError, changed_since
+    from deepinside.book.build import BuildError, changed_since
 
     with pytest.raises(BuildError, match="no-such-ref"):
-        changed_since("no-such-ref")
+        changed_since(ROOT, "no-such-ref")

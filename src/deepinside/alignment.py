@@ -38,7 +38,9 @@ def r2(align: torch.Tensor, cross: torch.Tensor, energy_phi: float, energy_psi: 
     return float((align * cross).sum() / math.sqrt(energy_phi * energy_psi))
 
 
-def random_orthogonal(rows: int, cols: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_orthogonal(
+    rows: int, cols: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """A random (rows × cols) matrix with orthonormal rows or columns, Haar-distributed."""
     g = torch.randn(max(rows, cols), min(rows, cols), generator=generator, dtype=torch.float64)
     q, r = torch.linalg.qr(g)
@@ -64,4 +66,6 @@ def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
 
 def _check_matrix(m: torch.Tensor, name: str) -> None:
     if not isinstance(m, torch.Tensor) or m.ndim != 2:
-        raise ValueError(f"{name} must be a 2-dimensional tensor, got {getattr(m, 'shape', type(m))}")
+        raise ValueError(
+            f"{name} must be a 2-dimensional tensor, got {getattr(m, 'shape', type(m))}"
+        )

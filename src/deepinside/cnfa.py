@@ -16,16 +16,16 @@ Conventions:
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .covariance import weight_matrix
+from .data import ImageSet
 from .linalg import sqrt_factor
 from .models import conv_layers
-from .data import ImageSet
 from .runtime import progress
 
 
@@ -62,21 +62,25 @@ def output_gradient_covariance(
     per output. Returns float64 (C_out × C_out) matrices on the CPU.
     """
     convs = _select(model, layers)
-    sums = {name: torch.zeros(c.out_channels, c.out_channels, dtype=torch.float64)
-            for name, c in convs.items()}
+    sums = {
+        name: torch.zeros(c.out_channels, c.out_channels, dtype=torch.float64)
+        for name, c in convs.items()
+    }
 
-    def accumulate(name: str):
+    def accumulate(name: str) -> Callable[[torch.Tensor], None]:
         def hook(grad: torch.Tensor) -> None:
             g = grad.detach().flatten(2)  # (B, C_out, positions), no copy
             sums[name] += (g @ g.transpose(1, 2)).sum(0).double().cpu()
+
         return hook
 
     reached: list[tuple[torch.Tensor, int]] = []
 
-    def watch(name: str):
-        def forward_hook(module, inputs, output):
+    def watch(name: str) -> Callable[..., None]:
+        def forward_hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
             output.register_hook(accumulate(name))  # fires during each backward pass
             reached.append((output, output._version))
+
         return forward_hook
 
     handles = [conv.register_forward_hook(watch(name)) for name, conv in convs.items()]
@@ -140,7 +144,9 @@ def patch_agop_unfolded(
     count = 0
     patches: list[torch.Tensor] = []
 
-    def from_patches(module: nn.Conv2d, inputs: tuple[torch.Tensor], output: torch.Tensor):
+    def from_patches(
+        module: nn.Conv2d, inputs: tuple[torch.Tensor], output: torch.Tensor
+    ) -> torch.Tensor:
         p = F.unfold(inputs[0], module.kernel_size, module.dilation, module.padding, module.stride)
         patches.append(p.detach().requires_grad_())
         z = module.weight.reshape(module.out_channels, -1) @ patches[-1]
@@ -186,7 +192,9 @@ def patch_norm_map(x: torch.Tensor, matrix: torch.Tensor, conv: nn.Conv2d) -> to
 
 
 @torch.no_grad()
-def layer_inputs(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+def layer_inputs(
+    model: nn.Module, x: torch.Tensor, layers: Sequence[str]
+) -> dict[str, torch.Tensor]:
     """The inputs the conv ``layers`` (names) receive when ``model`` reads ``x``.
 
     The forward pass stops once the last of them is reached, so ``x`` may be larger
@@ -195,11 +203,12 @@ def layer_inputs(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> di
     convs = _select(model, layers)
     seen: dict[str, torch.Tensor] = {}
 
-    def record(name: str):
-        def hook(module, inputs):
+    def record(name: str) -> Callable[..., None]:
+        def hook(module: nn.Module, inputs: tuple) -> None:
             seen[name] = inputs[0]
             if len(seen) == len(convs):
                 raise _Reached
+
         return hook
 
     handles = [c.register_forward_pre_hook(record(n)) for n, c in convs.items()]
@@ -240,7 +249,10 @@ def one_step_network(
         raise ValueError(f"downstream must be 'constant' or 'random', got {downstream!r}")
     model = nn.Sequential(
         nn.Conv2d(in_channels, width, kernel_size, padding=kernel_size // 2, bias=False),
-        nn.Tanh(), nn.Conv2d(width, width, 1, bias=False), nn.Tanh(), nn.Flatten(),
+        nn.Tanh(),
+        nn.Conv2d(width, width, 1, bias=False),
+        nn.Tanh(),
+        nn.Flatten(),
         nn.Linear(width * image_size * image_size, 1, bias=False),
     )
     with torch.no_grad():
@@ -254,8 +266,9 @@ def one_step_network(
     return model
 
 
-def gradient_step(model: nn.Module, layer: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                  lr: float) -> float:
+def gradient_step(
+    model: nn.Module, layer: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float
+) -> float:
     """One full-batch gradient-descent step on ``layer.weight`` alone, for the loss
     ½·mean((f(x) − y)²) of a one-output ``model``. Returns the loss before the step."""
     if y.shape != (len(x),):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -25,7 +25,6 @@ from torch import nn
 
 from .data import ImageSet
 from .runtime import progress
-
 
 # --- activations ----------------------------------------------------------------------
 
@@ -36,10 +35,14 @@ def as_samples(activation: torch.Tensor) -> torch.Tensor:
         return activation
     if activation.ndim == 4:
         return activation.permute(0, 2, 3, 1).reshape(-1, activation.shape[1])
-    raise ValueError(f"expected activations of shape (B, C) or (B, C, H, W), got {tuple(activation.shape)}")
+    raise ValueError(
+        f"expected activations of shape (B, C) or (B, C, H, W), got {tuple(activation.shape)}"
+    )
 
 
-def representations(model: nn.Sequential, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
+def representations(
+    model: nn.Sequential, x: torch.Tensor, layers: Sequence[int]
+) -> list[torch.Tensor]:
     """Outputs of the modules ``model[i]`` for i in ``layers``, in one forward pass."""
     _check_layers(model, layers)
     outputs, wanted = {}, set(layers)
@@ -77,8 +80,11 @@ def activation_covariances(
     for x, _ in progress(images.loader(batch_size), desc="activation covariance"):
         x = x.to(device)
         phis = [as_samples(a).double() for a in representations(model, x, layers)]
-        psis = phis if other is model and other_layers == list(layers) else [
-            as_samples(a).double() for a in representations(other, x, other_layers)]
+        psis = (
+            phis
+            if other is model and other_layers == list(layers)
+            else [as_samples(a).double() for a in representations(other, x, other_layers)]
+        )
         products = [phi.T @ psi for phi, psi in zip(phis, psis)]
         sums = products if not sums else [s + p for s, p in zip(sums, products)]
         count += phis[0].shape[0]
@@ -158,7 +164,9 @@ def mp_density(x: np.ndarray | float, ratio: float, variance: float) -> np.ndarr
     x = np.asarray(x, dtype=float)
     inside = (x > lo) & (x < hi)
     safe = np.where(inside, x, 1.0)
-    dens = np.sqrt(np.clip((hi - safe) * (safe - lo), 0, None)) / (2 * np.pi * variance * ratio * safe)
+    dens = np.sqrt(np.clip((hi - safe) * (safe - lo), 0, None)) / (
+        2 * np.pi * variance * ratio * safe
+    )
     return np.where(inside, dens, 0.0)
 
 
@@ -195,7 +203,7 @@ def _check_mp(ratio: float, variance: float) -> None:
 class Projection(nn.Module):
     """Projects (B, C) or (B, C, H, W) activations along C with a fixed C × C matrix."""
 
-    def __init__(self, projector: torch.Tensor):
+    def __init__(self, projector: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("projector", projector)
 
@@ -253,7 +261,9 @@ def clipping_curve(
 
 def _with_projected_weight(layer: nn.Module, p: torch.Tensor) -> nn.Module:
     if not isinstance(layer, (nn.Linear, nn.Conv2d)):
-        raise ValueError(f"weight clipping needs a Linear or Conv2d layer, got {type(layer).__name__}")
+        raise ValueError(
+            f"weight clipping needs a Linear or Conv2d layer, got {type(layer).__name__}"
+        )
     clipped = copy.deepcopy(layer)
     with torch.no_grad():
         clipped.weight.copy_((weight_matrix(layer) @ p).reshape(layer.weight.shape))
@@ -264,4 +274,6 @@ def _check_layers(model: nn.Module, layers: Sequence[int]) -> None:
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"expected an nn.Sequential model, got {type(model).__name__}")
     if not layers or not all(isinstance(i, int) and 0 <= i < len(model) for i in layers):
-        raise ValueError(f"layers must be indices between 0 and {len(model) - 1}, got {list(layers)}")
+        raise ValueError(
+            f"layers must be indices between 0 and {len(model) - 1}, got {list(layers)}"
+        )

@@ -85,12 +85,12 @@ class ImageSet:
             generator=generator,
         )
 
-    def subset(self, indices: torch.Tensor | np.ndarray) -> "ImageSet":
+    def subset(self, indices: torch.Tensor | np.ndarray) -> ImageSet:
         """The images at ``indices``."""
         indices = torch.as_tensor(indices, dtype=torch.long)
         return ImageSet(self.name, self.x[indices], self.y[indices], self.classes)
 
-    def with_classes(self, classes: list[int], name: str) -> "ImageSet":
+    def with_classes(self, classes: list[int], name: str) -> ImageSet:
         """Only the images of the class indices ``classes``, relabelled 0, 1, … in that
         order, under a new ``name``."""
         if not classes or any(not 0 <= c < self.num_classes for c in classes):
@@ -98,8 +98,9 @@ class ImageSet:
         relabel = torch.full((self.num_classes,), -1, dtype=torch.long)
         relabel[torch.tensor(classes)] = torch.arange(len(classes))
         keep = relabel[self.y] >= 0
-        return ImageSet(name, self.x[keep], relabel[self.y[keep]],
-                        tuple(self.classes[c] for c in classes))
+        return ImageSet(
+            name, self.x[keep], relabel[self.y[keep]], tuple(self.classes[c] for c in classes)
+        )
 
 
 def load(

@@ -35,7 +35,7 @@ def patch_moment(images: torch.Tensor, k: int = 3, batch_size: int = 256) -> tor
     d = images.shape[1] * k * k
     total, count = torch.zeros(d, d, dtype=torch.float64), 0
     for start in range(0, len(images), batch_size):
-        patches = F.unfold(images[start:start + batch_size].double(), k)  # (B, d, P)
+        patches = F.unfold(images[start : start + batch_size].double(), k)  # (B, d, P)
         total += torch.einsum("bip,bjp->ij", patches, patches)
         count += patches.shape[0] * patches.shape[2]
     return total / count
@@ -48,11 +48,15 @@ def patch_pca(moment: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return values.clamp_min(0).sqrt(), vectors
 
 
-def energy_profile(weight: torch.Tensor, initial: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+def energy_profile(
+    weight: torch.Tensor, initial: torch.Tensor, basis: torch.Tensor
+) -> torch.Tensor:
     """e_i = √((1/F) Σ_f ((w_f − w_f⁰)ᵀ u_i)²) / max_i, for conv weights (F, C, k, k) and the
     directions u_i as rows of ``basis`` (d, d)."""
     if weight.shape != initial.shape:
-        raise ValueError(f"weight and initial differ in shape: {tuple(weight.shape)}, {tuple(initial.shape)}")
+        raise ValueError(
+            f"weight and initial differ in shape: {tuple(weight.shape)}, {tuple(initial.shape)}"
+        )
     delta = (weight - initial).detach().double().reshape(len(weight), -1)
     if delta.shape[1] != basis.shape[1]:
         raise ValueError(f"filters of size {delta.shape[1]} and a basis of size {basis.shape[1]}")
@@ -69,8 +73,9 @@ def whitening_profile(lambdas: torch.Tensor, s: float) -> torch.Tensor:
     return profile / profile.max()
 
 
-def fit_profile(lambdas: torch.Tensor, measured: torch.Tensor,
-                grid: torch.Tensor | None = None) -> tuple[float, float]:
+def fit_profile(
+    lambdas: torch.Tensor, measured: torch.Tensor, grid: torch.Tensor | None = None
+) -> tuple[float, float]:
     """The s of :func:`whitening_profile` that maximizes the Pearson correlation with
     ``measured``, searched on a log grid (default: 400 values spanning 10⁻³ to 10³ times
     1/λ_max² … 1/λ_min²); returns (s, correlation)."""
@@ -83,9 +88,17 @@ def fit_profile(lambdas: torch.Tensor, measured: torch.Tensor,
     return float(grid[best]), scores[best]
 
 
-def linear_cnn_filters(images: torch.Tensor, targets: torch.Tensor, filters: int, steps: int,
-                       lr: float, checkpoints: list[int], generator: torch.Generator,
-                       k: int = 3, init_std: float = 1e-4) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+def linear_cnn_filters(
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    filters: int,
+    steps: int,
+    lr: float,
+    checkpoints: list[int],
+    generator: torch.Generator,
+    k: int = 3,
+    init_std: float = 1e-4,
+) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
     """Train the filters of a depth-2 linear CNN by full-batch gradient descent.
 
     The network is f(x) = A · vec(W ∗ x): ``filters`` k×k convolutions W (no padding,

@@ -5,9 +5,9 @@
 
 - In a live notebook (Jupyter, Colab) it shows one control per option, a slider for numbers and a
   menu otherwise, and redraws whenever one moves.
-- In the book build (``DEEPINSIDE_STATIC=1``, set by ``deepinside.build``), or where ipywidgets
-  is missing, it draws once with ``defaults``: the static figure of the printed page. Nothing
-  waits for a reader, so headless execution never blocks.
+- In the book build (``DEEPINSIDE_STATIC=1``, set by ``deepinside.book.build``), or where
+  ipywidgets is missing, it draws once with ``defaults``: the static figure of the printed page.
+  Nothing waits for a reader, so headless execution never blocks.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def is_static() -> bool:
     return shell is None or not hasattr(shell, "kernel")
 
 
-def explore(draw: Callable[..., Any], defaults: dict[str, Any], **options: Sequence[Any]):
+def explore(draw: Callable[..., Any], defaults: dict[str, Any], **options: Sequence[Any]) -> Any:
     """Explore ``draw`` over the values of ``options``, starting from ``defaults``.
 
     Returns the widget in a live notebook (already displayed), ``None`` when drawn statically.
@@ -45,7 +45,9 @@ def explore(draw: Callable[..., Any], defaults: dict[str, Any], **options: Seque
     if not options:
         raise ValueError("explore needs at least one option, e.g. rank=range(1, 10)")
     if set(defaults) != set(options):
-        raise ValueError(f"defaults must name exactly the options {sorted(options)}, got {sorted(defaults)}")
+        raise ValueError(
+            f"defaults must name exactly the options {sorted(options)}, got {sorted(defaults)}"
+        )
     options = {name: list(values) for name, values in options.items()}
     for name, values in options.items():
         if not values:
@@ -53,7 +55,7 @@ def explore(draw: Callable[..., Any], defaults: dict[str, Any], **options: Seque
         if defaults[name] not in values:
             raise ValueError(f"default {name}={defaults[name]!r} is not one of its values")
 
-    def show(**values):
+    def show(**values: Any) -> None:
         draw(**values)
         plt.show()
 
@@ -63,17 +65,22 @@ def explore(draw: Callable[..., Any], defaults: dict[str, Any], **options: Seque
     return _widget(show, defaults, options)
 
 
-def _widget(show: Callable[..., None], defaults: dict[str, Any], options: dict[str, list[Any]]):
+def _widget(
+    show: Callable[..., None], defaults: dict[str, Any], options: dict[str, list[Any]]
+) -> Any:
     import ipywidgets as widgets
     from IPython.display import display
 
     controls = {}
     for name, values in options.items():
         if len(values) > 1 and all(isinstance(v, Number) for v in values):
-            controls[name] = widgets.SelectionSlider(options=values, value=defaults[name],
-                                                     description=name, continuous_update=False)
+            controls[name] = widgets.SelectionSlider(
+                options=values, value=defaults[name], description=name, continuous_update=False
+            )
         else:
-            controls[name] = widgets.Dropdown(options=values, value=defaults[name], description=name)
+            controls[name] = widgets.Dropdown(
+                options=values, value=defaults[name], description=name
+            )
 
     output = widgets.interactive_output(show, controls)
     box = widgets.VBox([widgets.HBox(list(controls.values())), output])

@@ -19,8 +19,8 @@ well as a barely different image matches it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -126,7 +126,9 @@ def invert(
     if start is None:
         start = START_MEAN + START_STD * torch.randn(target.shape, generator=generator)
     elif start.shape != image.shape:
-        raise ValueError(f"start must have the image's shape {tuple(image.shape)}, got {tuple(start.shape)}")
+        raise ValueError(
+            f"start must have the image's shape {tuple(image.shape)}, got {tuple(start.shape)}"
+        )
     a = start.reshape(target.shape).to(target)
     a = a.clamp(*clamp) if clamp else a
     rates = linear_schedule(lr, lr_end, steps).tolist()
@@ -141,8 +143,13 @@ def invert(
         (grad,) = torch.autograd.grad(objective, a)
         with torch.no_grad():
             if n % record_every == 0:
-                recorded.append((n, float(torch.linalg.vector_norm(diff)),
-                                 float(torch.linalg.vector_norm(a - target))))
+                recorded.append(
+                    (
+                        n,
+                        float(torch.linalg.vector_norm(diff)),
+                        float(torch.linalg.vector_norm(a - target)),
+                    )
+                )
                 if keep_images:
                     images.append(a[0].detach().cpu())
             if normalize:
@@ -153,12 +160,23 @@ def invert(
             if clamp:
                 a = a.clamp(*clamp)
     with torch.no_grad():
-        recorded.append((steps, float(torch.linalg.vector_norm(embed(a) - wanted)),
-                         float(torch.linalg.vector_norm(a - target))))
+        recorded.append(
+            (
+                steps,
+                float(torch.linalg.vector_norm(embed(a) - wanted)),
+                float(torch.linalg.vector_norm(a - target)),
+            )
+        )
     at, m_g, m_i = zip(*recorded)
     kept = torch.stack([*images, a[0].detach().cpu()]) if keep_images else None
-    return Inversion(a[0].detach(), torch.tensor(at), torch.tensor(m_g, dtype=torch.float64),
-                     torch.tensor(m_i, dtype=torch.float64), m_s, kept)
+    return Inversion(
+        a[0].detach(),
+        torch.tensor(at),
+        torch.tensor(m_g, dtype=torch.float64),
+        torch.tensor(m_i, dtype=torch.float64),
+        m_s,
+        kept,
+    )
 
 
 def affine_layers(model: nn.Module) -> list[nn.Linear]:
@@ -168,8 +186,10 @@ def affine_layers(model: nn.Module) -> list[nn.Linear]:
         if isinstance(module, nn.Linear):
             layers.append(module)
         elif module is not model and not isinstance(module, (nn.Flatten, nn.Sequential)):
-            raise ValueError(f"only Linear and Flatten modules can be inverted exactly, "
-                             f"found {type(module).__name__}")
+            raise ValueError(
+                f"only Linear and Flatten modules can be inverted exactly, "
+                f"found {type(module).__name__}"
+            )
     if not layers:
         raise ValueError("the model has no Linear layer")
     return layers
@@ -229,7 +249,11 @@ def compose_affine(model: nn.Module, dtype: torch.dtype = torch.float64) -> nn.S
     weight, bias = None, None
     for layer in affine_layers(model):
         w = layer.weight.detach().to(dtype)
-        b = layer.bias.detach().to(dtype) if layer.bias is not None else torch.zeros(len(w), dtype=dtype)
+        b = (
+            layer.bias.detach().to(dtype)
+            if layer.bias is not None
+            else torch.zeros(len(w), dtype=dtype)
+        )
         weight, bias = (w, b) if weight is None else (w @ weight, w @ bias + b)
     single = nn.Linear(weight.shape[1], weight.shape[0], dtype=dtype)
     with torch.no_grad():

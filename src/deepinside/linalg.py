@@ -21,7 +21,11 @@ def eigh_desc(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def sqrt_factor(matrix: torch.Tensor, rtol: float = 1e-7) -> torch.Tensor:
     """R = Λ^½ Vᵀ (r × d, float64) with RᵀR = M for a symmetric positive semi-definite M,
     keeping the r eigenvalues above rtol·max (the others are zero up to rounding)."""
-    if not isinstance(matrix, torch.Tensor) or matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+    if (
+        not isinstance(matrix, torch.Tensor)
+        or matrix.ndim != 2
+        or matrix.shape[0] != matrix.shape[1]
+    ):
         raise ValueError("expected a square matrix (a torch tensor)")
     if not torch.isfinite(matrix).all():
         raise ValueError("the matrix has non-finite entries")

@@ -10,8 +10,8 @@ their five stages conv1–conv5 (see :func:`resnet_stages`).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from torch import nn
@@ -93,8 +93,10 @@ def vgg(
                 raise ValueError(f"a {image_size}-pixel image is too small for {list(config)}")
         else:
             (width,) = _positive_ints([entry], "config entries")
-            layers += [nn.Conv2d(channels, width, kernel_size, padding=kernel_size // 2, bias=False),
-                       nn.ReLU()]
+            layers += [
+                nn.Conv2d(channels, width, kernel_size, padding=kernel_size // 2, bias=False),
+                nn.ReLU(),
+            ]
             channels = width
     layers += [nn.Flatten(), nn.Linear(channels * size * size, num_classes, bias=False)]
     model = nn.Sequential(*layers)
@@ -115,7 +117,9 @@ def factorized(
     convolution to ``entry`` channels, without bias; ``"M"`` is a 2×2 max pooling; then
     Flatten → Linear. Only the pointwise convolutions and the classifier learn."""
     if filters.ndim != 3 or filters.shape[1] != filters.shape[2] or filters.shape[1] % 2 == 0:
-        raise ValueError(f"filters must have shape (m, k, k) with k odd, got {tuple(filters.shape)}")
+        raise ValueError(
+            f"filters must have shape (m, k, k) with k odd, got {tuple(filters.shape)}"
+        )
     m, k = filters.shape[0], filters.shape[1]
     layers: list[nn.Module] = []
     channels, size = in_channels, image_size
@@ -127,7 +131,9 @@ def factorized(
                 raise ValueError(f"a {image_size}-pixel image is too small for {list(config)}")
             continue
         (width,) = _positive_ints([entry], "config entries")
-        depthwise = nn.Conv2d(channels, channels * m, k, padding=k // 2, groups=channels, bias=False)
+        depthwise = nn.Conv2d(
+            channels, channels * m, k, padding=k // 2, groups=channels, bias=False
+        )
         with torch.no_grad():
             depthwise.weight.copy_(filters.to(depthwise.weight).repeat(channels, 1, 1)[:, None])
         depthwise.weight.requires_grad_(False)
@@ -159,9 +165,13 @@ class ResNet(nn.Module):
     (conv1, bn1, relu, maxpool), four stages of ``BasicBlock``s (layer1–layer4, each
     after the first halving the size), global average pooling and a linear ``fc``."""
 
-    def __init__(self, widths: Sequence[int] = (16, 32, 64, 128),
-                 blocks: Sequence[int] = (1, 1, 1, 1), num_classes: int = 10,
-                 in_channels: int = 3) -> None:
+    def __init__(
+        self,
+        widths: Sequence[int] = (16, 32, 64, 128),
+        blocks: Sequence[int] = (1, 1, 1, 1),
+        num_classes: int = 10,
+        in_channels: int = 3,
+    ) -> None:
         from torchvision.models.resnet import BasicBlock
 
         super().__init__()
@@ -177,8 +187,9 @@ class ResNet(nn.Module):
             stride = 1 if i == 0 else 2
             shortcut = None
             if stride != 1 or c_in != width:
-                shortcut = nn.Sequential(nn.Conv2d(c_in, width, 1, stride=stride, bias=False),
-                                         nn.BatchNorm2d(width))
+                shortcut = nn.Sequential(
+                    nn.Conv2d(c_in, width, 1, stride=stride, bias=False), nn.BatchNorm2d(width)
+                )
             stage = [BasicBlock(c_in, width, stride, shortcut)]
             stage += [BasicBlock(width, width) for _ in range(count - 1)]
             setattr(self, f"layer{i + 1}", nn.Sequential(*stage))
@@ -208,7 +219,9 @@ def resnet_stages(model: nn.Module) -> nn.Sequential:
 class Standardize(nn.Module):
     """(x − mean) / std per channel, for networks fed pixels in [0, 1]."""
 
-    def __init__(self, mean: Sequence[float] | torch.Tensor, std: Sequence[float] | torch.Tensor):
+    def __init__(
+        self, mean: Sequence[float] | torch.Tensor, std: Sequence[float] | torch.Tensor
+    ) -> None:
         super().__init__()
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32)[:, None, None])
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32)[:, None, None])
@@ -217,8 +230,12 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.std
 
 
-def resnet_embedding(model: nn.Module, stage: str, mean: Sequence[float] | torch.Tensor,
-                     std: Sequence[float] | torch.Tensor) -> nn.Sequential:
+def resnet_embedding(
+    model: nn.Module,
+    stage: str,
+    mean: Sequence[float] | torch.Tensor,
+    std: Sequence[float] | torch.Tensor,
+) -> nn.Sequential:
     """Pixels in [0, 1] → standardized with ``mean``/``std`` → the ResNet up to the output of
     ``stage`` (one of :data:`RESNET_STAGES`). Shares the model's modules and puts them in
     eval mode."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,8 +23,11 @@ def setup() -> None:
 
 def show_images(images: ImageSet, count: int = 10, title: str | None = None) -> plt.Figure:
     """One row of the first image of each class (up to ``count``), titled by class."""
-    firsts = [int(torch.nonzero(images.y == c)[0]) for c in range(images.num_classes)
-              if (images.y == c).any()][:count]
+    firsts = [
+        int(torch.nonzero(images.y == c)[0])
+        for c in range(images.num_classes)
+        if (images.y == c).any()
+    ][:count]
     fig, axes = plt.subplots(1, len(firsts), figsize=(1.3 * len(firsts), 1.7))
     for ax, i in zip(np.atleast_1d(axes), firsts):
         x = images.x[i]
@@ -49,8 +52,13 @@ def show_filters(axes: Sequence[plt.Axes], filters: torch.Tensor, label: str | N
         axes[0].set_ylabel(label, fontsize=9, rotation=0, ha="right", va="center")
 
 
-def rank_plot(ax: plt.Axes, values: Sequence[float] | torch.Tensor, label: str | None = None,
-              loglog: bool = True, **kwargs) -> None:
+def rank_plot(
+    ax: plt.Axes,
+    values: Sequence[float] | torch.Tensor,
+    label: str | None = None,
+    loglog: bool = True,
+    **kwargs,
+) -> None:
     """Plot sorted values against their rank 1, 2, …"""
     values = np.asarray(values, dtype=float)
     ax.plot(np.arange(1, len(values) + 1), values, label=label, **kwargs)

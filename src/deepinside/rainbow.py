@@ -20,8 +20,9 @@ from .data import ImageSet
 from .models import weight_layers
 
 
-def sample_weights(weight: torch.Tensor, neurons: int | None = None,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_weights(
+    weight: torch.Tensor, neurons: int | None = None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``neurons`` new neurons (rows) drawn i.i.d. from N(0, (1/n) WᵀW), shaped like ``weight``.
 
     With W = U S Vᵀ (thin SVD), a row g (S/√n) Vᵀ with g ~ N(0, I) has covariance
@@ -51,13 +52,19 @@ def express_in(weight: torch.Tensor, align: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"weight has {inputs} input channels, not a multiple of {c_ref}")
     grouped = weight.reshape(out, c_ref, -1)  # (out, C_ref, rest)
     rewritten = torch.einsum("orx,rg->ogx", grouped.double(), align.double())
-    shape = (out, c_gen, *weight.shape[2:]) if weight.ndim == 4 else (out, c_gen * grouped.shape[-1])
+    shape = (
+        (out, c_gen, *weight.shape[2:]) if weight.ndim == 4 else (out, c_gen * grouped.shape[-1])
+    )
     return rewritten.reshape(shape).to(weight.dtype)
 
 
 @torch.no_grad()
-def generate(reference: nn.Sequential, images: ImageSet, generator: torch.Generator | None = None,
-             device: torch.device | str = "cpu") -> nn.Sequential:
+def generate(
+    reference: nn.Sequential,
+    images: ImageSet,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> nn.Sequential:
     """A rainbow network of ``reference``'s architecture, aligned on ``images``.
 
     Every weight layer but the last is sampled; the last (the classifier) is the
@@ -78,13 +85,20 @@ def generate(reference: nn.Sequential, images: ImageSet, generator: torch.Genera
             relu = index + 1
             if not isinstance(reference[relu], nn.ReLU):
                 raise ValueError(f"layer {index} is not followed by a ReLU")
-            cross, = activation_covariances(reference, images, [relu], other=generated, device=device)
+            (cross,) = activation_covariances(
+                reference, images, [relu], other=generated, device=device
+            )
             align = orthogonal_alignment(cross).float()  # (C_ref, C_gen)
     return generated.eval()
 
 
-def retrain_classifier(model: nn.Sequential, train_set: ImageSet, steps: int = 300,
-                       lr: float = 0.05, device: torch.device | str = "cpu") -> nn.Sequential:
+def retrain_classifier(
+    model: nn.Sequential,
+    train_set: ImageSet,
+    steps: int = 300,
+    lr: float = 0.05,
+    device: torch.device | str = "cpu",
+) -> nn.Sequential:
     """A copy of ``model`` whose last Linear layer is refit (full-batch Adam, cross-entropy)."""
     if not isinstance(model[-1], nn.Linear):
         raise ValueError("the last module must be the Linear classifier")

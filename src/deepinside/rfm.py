@@ -30,14 +30,14 @@ Conventions:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 
-from .linalg import matrix_power, sqrt_factor
 from .data import ImageSet
+from .linalg import matrix_power, sqrt_factor
 from .runtime import progress
 
 KERNELS = ("laplace", "relu")
@@ -71,10 +71,14 @@ class PatchKernel:
         na, nb = ua.norm(dim=-1), ub.norm(dim=-1)
         for rows, cols in _blocks(*ua.shape[:2], ub.shape[1]):
             dot = torch.bmm(ua[:, rows], ub[:, cols].transpose(1, 2))
-            out[rows, cols] = _arccos_kernel(dot, na[:, rows, None], nb[:, None, cols]).mean(0).double().cpu()
+            out[rows, cols] = (
+                _arccos_kernel(dot, na[:, rows, None], nb[:, None, cols]).mean(0).double().cpu()
+            )
         return out
 
-    def gradient_terms(self, ux: torch.Tensor, ut: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def gradient_terms(
+        self, ux: torch.Tensor, ut: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(A, B), broadcastable to (P, n_x, n_t), with
         ∇_{u_p(x)} K(t, x) = A[p, x, t]·u_p(t) + B[p, x, t]·u_p(x)."""
         p = ux.shape[0]
@@ -118,8 +122,10 @@ def metric_patches(x: torch.Tensor, factor: torch.Tensor, q: int) -> torch.Tenso
         raise ValueError(f"expected images of shape (N, C, H, W), got {tuple(x.shape)}")
     c = x.shape[1]
     if factor.shape[1] != c * q * q:
-        raise ValueError(f"a metric for {c}-channel {q}×{q} patches must have {c * q * q} "
-                         f"columns, got {factor.shape[1]}")
+        raise ValueError(
+            f"a metric for {c}-channel {q}×{q} patches must have {c * q * q} "
+            f"columns, got {factor.shape[1]}"
+        )
     if min(x.shape[2:]) < q:
         raise ValueError(f"images of size {tuple(x.shape[2:])} are smaller than {q}×{q} patches")
     filters = factor.reshape(-1, c, q, q).to(x)
@@ -130,10 +136,15 @@ def metric_patches(x: torch.Tensor, factor: torch.Tensor, q: int) -> torch.Tenso
 # --- Kernel matrices, ridge regression and patch-AGOP --------------------------------
 
 
-def ridge_solutions(k_train: torch.Tensor, targets: torch.Tensor,
-                    ridges: Sequence[float] = RIDGES) -> list[torch.Tensor]:
+def ridge_solutions(
+    k_train: torch.Tensor, targets: torch.Tensor, ridges: Sequence[float] = RIDGES
+) -> list[torch.Tensor]:
     """α = (K + λI)⁻¹ Y for each λ, with K's round-off negative eigenvalues set to 0."""
-    if k_train.ndim != 2 or k_train.shape[0] != k_train.shape[1] or k_train.shape[0] != len(targets):
+    if (
+        k_train.ndim != 2
+        or k_train.shape[0] != k_train.shape[1]
+        or k_train.shape[0] != len(targets)
+    ):
         raise ValueError("k_train must be square with one row per target")
     if any(not r > 0 for r in ridges):
         raise ValueError(f"ridges must be positive, got {list(ridges)}")
@@ -142,21 +153,30 @@ def ridge_solutions(k_train: torch.Tensor, targets: torch.Tensor,
     return [vectors @ (projected / (values.clamp(min=0) + r)[:, None]) for r in ridges]
 
 
-def patch_agop(kernel: PatchKernel, u_train: torch.Tensor, alpha: torch.Tensor,
-               u_x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+def patch_agop(
+    kernel: PatchKernel,
+    u_train: torch.Tensor,
+    alpha: torch.Tensor,
+    u_x: torch.Tensor,
+    factor: torch.Tensor,
+) -> torch.Tensor:
     """Patch-AGOP (d × d, float64) of f(x) = Σ_t α_t K(x_t, x) over the images whose metric
     patches are ``u_x`` (P, n_x, r); ``u_train`` (P, n, r) are the train images', ``alpha``
     (n, c) the coefficients, ``factor`` the R with M = RᵀR used to make the patches."""
     _check_pair(u_train, u_x)
     if alpha.ndim != 2 or alpha.shape[0] != u_train.shape[1]:
-        raise ValueError(f"alpha must have shape ({u_train.shape[1]}, classes), got {tuple(alpha.shape)}")
+        raise ValueError(
+            f"alpha must have shape ({u_train.shape[1]}, classes), got {tuple(alpha.shape)}"
+        )
     p, n, r = u_train.shape
     alpha = alpha.to(u_train)
     outer = torch.zeros(r, r, dtype=torch.float64)
+    total = torch.zeros(0)
     for xs, ts in _blocks(p, u_x.shape[1], n):  # images x (rows) against train images t
         a, b = kernel.gradient_terms(u_x[:, xs], u_train[:, ts])
-        h = torch.stack([torch.matmul(a * alpha[ts, c], u_train[:, ts])
-                         for c in range(alpha.shape[1])], dim=2)  # (P, b, classes, r)
+        h = torch.stack(
+            [torch.matmul(a * alpha[ts, c], u_train[:, ts]) for c in range(alpha.shape[1])], dim=2
+        )  # (P, b, classes, r)
         h = h + torch.matmul(b, alpha[ts])[..., None] * u_x[:, xs, None, :]
         total = h if ts.start == 0 else total + h  # Σ over train blocks, in order
         if ts.stop == n:
@@ -168,11 +188,13 @@ def patch_agop(kernel: PatchKernel, u_train: torch.Tensor, alpha: torch.Tensor,
 
 def _check_pair(ua: torch.Tensor, ub: torch.Tensor) -> None:
     if ua.ndim != 3 or ub.ndim != 3 or ua.shape[0] != ub.shape[0] or ua.shape[2] != ub.shape[2]:
-        raise ValueError(f"metric patches must be (P, n, r) with matching P and r, got "
-                         f"{tuple(ua.shape)} and {tuple(ub.shape)}")
+        raise ValueError(
+            f"metric patches must be (P, n, r) with matching P and r, got "
+            f"{tuple(ua.shape)} and {tuple(ub.shape)}"
+        )
 
 
-def _blocks(positions: int, n_a: int, n_b: int):
+def _blocks(positions: int, n_a: int, n_b: int) -> Iterator[tuple[slice, slice]]:
     """Slices (rows of a, columns of b) covering the n_a × n_b pairs in blocks of ≤ CHUNK
     (patch, pair) entries; the columns of one row block are visited in order."""
     cols = max(1, min(n_b, CHUNK // max(positions, 1)))
@@ -255,7 +277,9 @@ def conv_rfm(
         result.val_accuracy.append(accs)
         if report is not None:
             u_report = metric_patches(report.x.to(device), factor, kernel.q)
-            result.report_accuracy.append(_accuracy(kernel.matrix(u_report, u_train) @ alphas[j], report.y))
+            result.report_accuracy.append(
+                _accuracy(kernel.matrix(u_report, u_train) @ alphas[j], report.y)
+            )
         if accs[j] > best_acc:
             best_acc, result.best = accs[j], (t, j)
             result.train_patches, result.alpha = u_train, alphas[j]
@@ -312,8 +336,15 @@ def deep_conv_rfm(
     xs = [s.x for s in sets]
     for layer in range(layers):
         split = [ImageSet(s.name, x, s.y, s.classes) for s, x in zip(sets, xs)]
-        stages.append(conv_rfm(split[0], split[1], kernel=kernel,
-                               report=split[2] if report is not None else None, **rfm_options))
+        stages.append(
+            conv_rfm(
+                split[0],
+                split[1],
+                kernel=kernel,
+                report=split[2] if report is not None else None,
+                **rfm_options,
+            )
+        )
         if layer == layers - 1:
             break
         factor = sqrt_factor(stages[-1].metric).float()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -37,8 +38,9 @@ class Session:
     settings: dict[str, Any]
 
 
-def start(profile: str, seed: int, device: str,
-          table: Mapping[str, Mapping[str, Any]], **overrides: Any) -> Session:
+def start(
+    profile: str, seed: int, device: str, table: Mapping[str, Mapping[str, Any]], **overrides: Any
+) -> Session:
     """A chapter's start: the settings of ``profile`` in ``table`` with ``overrides`` (see
     :func:`choose_profile`), everything seeded with ``seed``, and the device."""
     settings = choose_profile(profile, table, **overrides)
@@ -112,4 +114,3 @@ def progress(iterable: Iterable[T], desc: str, total: int | None = None) -> Iter
     from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=desc, total=total, leave=False)
-

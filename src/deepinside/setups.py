@@ -34,8 +34,9 @@ PART1 = {
 
 def part1_data(settings: dict[str, Any]) -> tuple[data.ImageSet, data.ImageSet]:
     """Train and test splits of the Part I dataset."""
-    train_set, test_set = (data.load(settings["dataset"], split, gray=settings["gray"])
-                           for split in ("train", "test"))
+    train_set, test_set = (
+        data.load(settings["dataset"], split, gray=settings["gray"]) for split in ("train", "test")
+    )
     return train_set, test_set
 
 
@@ -49,13 +50,22 @@ def part1_networks(
     """The Part I MLP and CNN trained from ``seed`` (from the cache when possible)."""
     c, h, w = train_set.image_shape
     classes = train_set.num_classes
-    fit = {"epochs": settings["epochs"], "lr": settings["lr"], "momentum": 0.9,
-           "batch_size": settings["batch_size"], "optimizer": "sgd"}
+    fit = {
+        "epochs": settings["epochs"],
+        "lr": settings["lr"],
+        "momentum": 0.9,
+        "batch_size": settings["batch_size"],
+        "optimizer": "sgd",
+    }
     mlp = {"dims": [c * h * w, *settings["mlp_widths"], classes]}
     cnn = {"channels": [c, *settings["cnn_channels"]], "image_size": h, "num_classes": classes}
     return {
-        "mlp": trained("mlp", models.mlp, mlp, train_set, test_set, seed=seed, device=device, **fit),
-        "cnn": trained("cnn", models.cnn, cnn, train_set, test_set, seed=seed, device=device, **fit),
+        "mlp": trained(
+            "mlp", models.mlp, mlp, train_set, test_set, seed=seed, device=device, **fit
+        ),
+        "cnn": trained(
+            "cnn", models.cnn, cnn, train_set, test_set, seed=seed, device=device, **fit
+        ),
     }
 
 
@@ -80,8 +90,14 @@ SPATIAL = {
 }  # fmt: skip
 
 
-def vgg_network(settings: dict[str, Any], dataset: str, kernel_size: int, seed: int,
-                random_labels: bool = False, device: torch.device | str = "cpu") -> TrainedModel:
+def vgg_network(
+    settings: dict[str, Any],
+    dataset: str,
+    kernel_size: int,
+    seed: int,
+    random_labels: bool = False,
+    device: torch.device | str = "cpu",
+) -> TrainedModel:
     """The profile's VGG-type network with ``kernel_size`` filters trained on ``dataset``
     (its labels randomly permuted with ``random_labels``), from the cache when possible."""
     train_set, test_set = (data.load(dataset, split) for split in ("train", "test"))
@@ -90,16 +106,37 @@ def vgg_network(settings: dict[str, Any], dataset: str, kernel_size: int, seed: 
     return train_vgg(settings, kernel_size, train_set, test_set, seed, device)
 
 
-def train_vgg(settings: dict[str, Any], kernel_size: int, train_set: data.ImageSet,
-              test_set: data.ImageSet, seed: int, device: torch.device | str = "cpu") -> TrainedModel:
+def train_vgg(
+    settings: dict[str, Any],
+    kernel_size: int,
+    train_set: data.ImageSet,
+    test_set: data.ImageSet,
+    seed: int,
+    device: torch.device | str = "cpu",
+) -> TrainedModel:
     """The profile's VGG-type network (``settings["config"]``) with ``kernel_size`` filters,
     trained with Adam (from the cache when possible)."""
     c, h, _ = train_set.image_shape
-    arguments = {"config": settings["config"], "in_channels": c, "image_size": h,
-                 "num_classes": train_set.num_classes, "kernel_size": kernel_size}
-    return trained(f"vgg_k{kernel_size}", models.vgg, arguments, train_set, test_set, seed=seed,
-                   device=device, epochs=settings["epochs"], lr=settings["lr"],
-                   optimizer="adam", batch_size=settings["batch_size"])
+    arguments = {
+        "config": settings["config"],
+        "in_channels": c,
+        "image_size": h,
+        "num_classes": train_set.num_classes,
+        "kernel_size": kernel_size,
+    }
+    return trained(
+        f"vgg_k{kernel_size}",
+        models.vgg,
+        arguments,
+        train_set,
+        test_set,
+        seed=seed,
+        device=device,
+        epochs=settings["epochs"],
+        lr=settings["lr"],
+        optimizer="adam",
+        batch_size=settings["batch_size"],
+    )
 
 
 def universal_filters(profile: str, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -110,9 +147,27 @@ def universal_filters(profile: str, seed: int, device: torch.device | str = "cpu
     return universal_eigenvectors(net.learned_conv_weights())[1].float()
 
 
-def train_resnet(name: str, widths: list[int], train_set: data.ImageSet, test_set: data.ImageSet,
-                 epochs: int, seed: int, device: torch.device | str = "cpu") -> TrainedModel:
+def train_resnet(
+    name: str,
+    widths: list[int],
+    train_set: data.ImageSet,
+    test_set: data.ImageSet,
+    epochs: int,
+    seed: int,
+    device: torch.device | str = "cpu",
+) -> TrainedModel:
     """A small :class:`models.ResNet` trained with Adam (from the cache when possible)."""
     arguments = {"widths": widths, "num_classes": train_set.num_classes}
-    return trained(f"resnet_{name}", models.ResNet, arguments, train_set, test_set, seed=seed,
-                   device=device, epochs=epochs, lr=1e-3, optimizer="adam", batch_size=128)
+    return trained(
+        f"resnet_{name}",
+        models.ResNet,
+        arguments,
+        train_set,
+        test_set,
+        seed=seed,
+        device=device,
+        epochs=epochs,
+        lr=1e-3,
+        optimizer="adam",
+        batch_size=128,
+    )

@@ -50,8 +50,9 @@ def resample(images: torch.Tensor, size: int) -> torch.Tensor:
         raise ValueError(f"images must have shape (n, k, k), got {tuple(images.shape)}")
     if size < 2:
         raise ValueError(f"size must be at least 2, got {size}")
-    out = F.interpolate(images[:, None].double(), size=(size, size), mode="bilinear",
-                        align_corners=True)[:, 0]
+    out = F.interpolate(
+        images[:, None].double(), size=(size, size), mode="bilinear", align_corners=True
+    )[:, 0]
     return out / torch.linalg.vector_norm(out, dim=(1, 2), keepdim=True)
 
 
@@ -60,8 +61,10 @@ def subspace_overlap(a: torch.Tensor, b: torch.Tensor) -> float:
     images flattened) of ``a`` and of ``b``: 1 for the same subspace, 0 for orthogonal ones."""
     a, b = a.reshape(len(a), -1).double(), b.reshape(len(b), -1).double()
     if a.shape != b.shape or len(a) > a.shape[1]:
-        raise ValueError(f"need the same number r ≤ dimension of vectors, got {tuple(a.shape)} "
-                         f"and {tuple(b.shape)}")
+        raise ValueError(
+            f"need the same number r ≤ dimension of vectors, got {tuple(a.shape)} "
+            f"and {tuple(b.shape)}"
+        )
     qa, qb = torch.linalg.qr(a.T).Q, torch.linalg.qr(b.T).Q
     return float((qa.T @ qb).pow(2).sum() / len(a))
 
@@ -75,7 +78,9 @@ def universal_eigenvectors(weights: list[torch.Tensor]) -> tuple[torch.Tensor, t
     return _as_images(*eigh_desc(pooled), weights[0].shape[-1])
 
 
-def _as_images(values: torch.Tensor, vectors: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _as_images(
+    values: torch.Tensor, vectors: torch.Tensor, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Eigenvector rows as k×k images, each signed so that its largest entry is positive."""
     largest = vectors.gather(1, vectors.abs().argmax(dim=1, keepdim=True))
     return values, (vectors * torch.sign(largest)).reshape(-1, k, k)

@@ -29,8 +29,9 @@ class Splits(NamedTuple):
 # --- Local-signal tasks: a small signal somewhere in a field of Gaussian noise ---------
 
 
-def bars_in_noise(count: int, noise: float, generator: torch.Generator,
-                  height: int = 16, width: int = 32) -> ImageSet:
+def bars_in_noise(
+    count: int, noise: float, generator: torch.Generator, height: int = 16, width: int = 32
+) -> ImageSet:
     """Images of Gaussian noise in which one random row is a bar of constant sign.
 
     The bar's pixels are ±1/√width (the row has unit norm); the class is its sign
@@ -45,8 +46,9 @@ def bars_in_noise(count: int, noise: float, generator: torch.Generator,
     return ImageSet("bars", x, y, ("+", "−"))
 
 
-def digits_in_noise(digits: ImageSet, noise: float, generator: torch.Generator,
-                    frame: int = 42) -> ImageSet:
+def digits_in_noise(
+    digits: ImageSet, noise: float, generator: torch.Generator, frame: int = 42
+) -> ImageSet:
     """Each image of ``digits`` (pixels in [0, 1]) pasted at a random place in a
     ``frame``×``frame`` field of Gaussian noise of standard deviation ``noise``."""
     _check_task(len(digits), noise)
@@ -73,15 +75,17 @@ def _check_task(count: int, noise: float) -> None:
 NOISE_MEAN, NOISE_STD = 0.5, 1 / 3  # pixel distribution of the noise images
 
 
-def noise_images(count: int, num_classes: int, generator: torch.Generator,
-                 size: int = 32, channels: int = 3) -> ImageSet:
+def noise_images(
+    count: int, num_classes: int, generator: torch.Generator, size: int = 32, channels: int = 3
+) -> ImageSet:
     """``count`` images of white Gaussian noise, N(0.5, (1/3)²) per pixel, each with a
     uniformly random label among ``num_classes``. Returned standardized as :func:`load`
     does (so ``x`` ~ N(0, 1)); :data:`NOISE_MEAN` and :data:`NOISE_STD` undo it."""
     _check_task(count, 0.0)
     if num_classes < 2 or size < 1 or channels < 1:
-        raise ValueError(f"need num_classes ≥ 2, size ≥ 1, channels ≥ 1; got "
-                         f"{num_classes}, {size}, {channels}")
+        raise ValueError(
+            f"need num_classes ≥ 2, size ≥ 1, channels ≥ 1; got {num_classes}, {size}, {channels}"
+        )
     x = torch.randn(count, channels, size, size, generator=generator)
     y = torch.randint(0, num_classes, (count,), generator=generator)
     return ImageSet("noise", x, y, tuple(str(c) for c in range(num_classes)))
@@ -94,20 +98,33 @@ def with_random_labels(images: ImageSet, generator: torch.Generator) -> ImageSet
     return ImageSet(f"{images.name} random labels", images.x, shuffled, images.classes)
 
 
-def bars_splits(noise: float, generator: torch.Generator, *, train: int, val: int,
-                test: int) -> Splits:
+def bars_splits(
+    noise: float, generator: torch.Generator, *, train: int, val: int, test: int
+) -> Splits:
     """Train, validation and test sets of the bars task at ``noise``."""
     return Splits(*(bars_in_noise(n, noise, generator) for n in (train, val, test)))
 
 
-def digits_splits(dataset: str, noise: float, generator: torch.Generator, *, train: int,
-                  val: int, test: int, pool: int = 1, frame: int = 42) -> Splits:
+def digits_splits(
+    dataset: str,
+    noise: float,
+    generator: torch.Generator,
+    *,
+    train: int,
+    val: int,
+    test: int,
+    pool: int = 1,
+    frame: int = 42,
+) -> Splits:
     """Digits of ``dataset`` (``pool``×``pool`` average-pooled) pasted into a ``frame``-pixel
     field of noise: the digits are drawn once per dataset size (validation from the train
     split), the noise at every call."""
     sets = []
-    for split, (start, stop) in (("train", (0, train)), ("train", (train, train + val)),
-                                 ("test", (0, test))):
+    for split, (start, stop) in (
+        ("train", (0, train)),
+        ("train", (train, train + val)),
+        ("test", (0, test)),
+    ):
         digits = load(dataset, split, normalize=False)
         order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(len(digits)))
         digits = digits.subset(order[start:stop])
@@ -117,10 +134,14 @@ def digits_splits(dataset: str, noise: float, generator: torch.Generator, *, tra
     return Splits(*sets)
 
 
-def benchmark_splits(name: str, generator: torch.Generator, *, train: int, val: int,
-                     test: int) -> Splits:
+def benchmark_splits(
+    name: str, generator: torch.Generator, *, train: int, val: int, test: int
+) -> Splits:
     """Random train, validation and test subsets of a public dataset (``full`` profile)."""
     train_set, test_set = (load(name, split) for split in ("train", "test"))
     order = torch.randperm(len(train_set), generator=generator)
-    return Splits(train_set.subset(order[:train]), train_set.subset(order[train:train + val]),
-                  test_set.subset(torch.randperm(len(test_set), generator=generator)[:test]))
+    return Splits(
+        train_set.subset(order[:train]),
+        train_set.subset(order[train : train + val]),
+        test_set.subset(torch.randperm(len(test_set), generator=generator)[:test]),
+    )

@@ -15,9 +15,10 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -55,8 +56,9 @@ class TrainedModel:
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, images: ImageSet, device: torch.device | str = "cpu",
-             batch_size: int = 1000) -> float:
+def accuracy(
+    model: nn.Module, images: ImageSet, device: torch.device | str = "cpu", batch_size: int = 1000
+) -> float:
     """Top-1 accuracy in percent of ``model`` on ``images``."""
     model.eval()
     correct = 0
@@ -103,8 +105,11 @@ def train(
     model.to(device)
     device_type = torch.device(device).type
     autocast = precision(device_type, mixed_precision) == "bfloat16"
-    step = (torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum) if optimizer == "sgd"
-            else torch.optim.Adam(model.parameters(), lr=lr))
+    step = (
+        torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+        if optimizer == "sgd"
+        else torch.optim.Adam(model.parameters(), lr=lr)
+    )
     history = []
     for epoch in progress(range(epochs), desc=desc):
         model.train()
@@ -119,12 +124,14 @@ def train(
             step.step()
             total_loss += loss.item() * len(y)
             correct += (logits.argmax(-1) == y).sum().item()
-        history.append({
-            "epoch": epoch + 1,
-            "train_loss": total_loss / len(train_set),
-            "train_acc": 100.0 * correct / len(train_set),
-            "test_acc": accuracy(model, test_set, device),
-        })
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "train_loss": total_loss / len(train_set),
+                "train_acc": 100.0 * correct / len(train_set),
+                "test_acc": accuracy(model, test_set, device),
+            }
+        )
     model.eval()
     return history
 
@@ -143,8 +150,9 @@ def trained(
     """The network ``build(**arguments)`` trained on ``train_set`` with :func:`train`, from the
     cache when possible. ``name`` labels the checkpoint file and the progress bar; the cache key
     is :func:`checkpoint_key`, derived from the builder and the training call themselves."""
-    key = checkpoint_key(build, arguments, train_set, test_set, seed=seed, device=device,
-                         **train_kwargs)
+    key = checkpoint_key(
+        build, arguments, train_set, test_set, seed=seed, device=device, **train_kwargs
+    )
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
     path = cache_root() / "checkpoints" / f"{name}-{digest[:16]}.pt"
 
@@ -157,10 +165,21 @@ def trained(
         saved = load_checkpoint(path)
         if saved is not None:
             model.load_state_dict(saved["model"])
-            return TrainedModel(model.to(device).eval(), initial.to(device).eval(),
-                                saved["history"], from_cache=True)
-        history = train(model, train_set, test_set, seed=seed, device=device,
-                        desc=f"training {name}", **train_kwargs)
+            return TrainedModel(
+                model.to(device).eval(),
+                initial.to(device).eval(),
+                saved["history"],
+                from_cache=True,
+            )
+        history = train(
+            model,
+            train_set,
+            test_set,
+            seed=seed,
+            device=device,
+            desc=f"training {name}",
+            **train_kwargs,
+        )
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     save_checkpoint(path, {"model": state, "history": history, "key": json.dumps(key)})
     return TrainedModel(model.eval(), initial.to(device).eval(), history)
@@ -181,23 +200,32 @@ def checkpoint_key(
     built.apply_defaults()
     fit = inspect.signature(train).bind(None, train_set, test_set, **train_kwargs)
     fit.apply_defaults()
-    training = {k: v for k, v in fit.arguments.items()
-                if k not in ("model", "train_set", "test_set", "device", "desc", "mixed_precision")}
+    training = {
+        k: v
+        for k, v in fit.arguments.items()
+        if k not in ("model", "train_set", "test_set", "device", "desc", "mixed_precision")
+    }
     device_kind = torch.device(fit.arguments["device"]).type
     training["device_kind"] = device_kind
     training["precision"] = precision(device_kind, fit.arguments["mixed_precision"])
-    return _jsonable({
-        "builder": f"{build.__module__}.{build.__qualname__}", "arguments": built.arguments,
-        "train": training, "version": CHECKPOINT_VERSION,
-        "data": [train_set.name, len(train_set), test_set.name, len(test_set)],
-    })
+    return _jsonable(
+        {
+            "builder": f"{build.__module__}.{build.__qualname__}",
+            "arguments": built.arguments,
+            "train": training,
+            "version": CHECKPOINT_VERSION,
+            "data": [train_set.name, len(train_set), test_set.name, len(test_set)],
+        }
+    )
 
 
 def _jsonable(value: Any) -> Any:
     """Tensors as rounded lists, tuples as lists, devices and dtypes as strings."""
     if isinstance(value, torch.Tensor):
-        return {"shape": list(value.shape),
-                "values": [round(v, 6) for v in value.detach().flatten().tolist()]}
+        return {
+            "shape": list(value.shape),
+            "values": [round(v, 6) for v in value.detach().flatten().tolist()],
+        }
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -1,44 +1,51 @@
-"""Build the book: sync the chapter pairs, execute every chapter, build the HTML.
+"""Build the book: sync the chapter pairs, execute the chapters that changed, build the HTML.
 
-    python -m deepinside.build [--profile quick|full] [--chapters 01_dimensionality ...]
-                               [--param NAME=VALUE ...] [--no-html | --html-only]
+    python -m deepinside.book.build [--root .] [--profile quick|full] [--force]
+        [--chapters 01_dimensionality ...] [--changed-since REF] [--param NAME=VALUE ...]
+        [--no-html | --html-only]
 
 1. ``jupytext --sync`` every chapter listed in ``_toc.yml`` (``.py`` ↔ ``.ipynb``).
-2. Execute each chapter with papermill into ``_build/stage/chapters/`` with the
-   profile's parameters. A failing cell stops the build, naming chapter and cell.
-   Explorers draw their static figure (``DEEPINSIDE_STATIC=1``).
-3. Write the student and instructor copies (``_build/teaching``) and build the staged book with
-   Jupyter Book, strictly (warnings are errors) and without executing anything, into
-   ``_build/html``. ``--html-only`` starts here, from chapters executed elsewhere (a GPU runner).
-4. Print each chapter's run time and peak memory; record them in ``_build/timings.json``.
+2. Execute each chapter with papermill into ``_build/stage/chapters/`` with the profile's
+   parameters, unless it is up to date: its staged notebook executed fine from the same inputs
+   (:mod:`.fingerprints`). ``--force`` executes every chapter again. A failing cell stops the
+   build, naming chapter and cell. Explorers draw their static figure (``DEEPINSIDE_STATIC=1``).
+3. Write the student and instructor copies (``_build/teaching``), the measurements page, and build
+   the staged book with Jupyter Book, strictly (warnings are errors) and without executing
+   anything, into ``_build/html``. ``--html-only`` starts here, from chapters executed elsewhere.
+4. Print each chapter's run time and peak memory; merge them into ``_build/timings.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 import yaml
 
-from . import teaching
-from .interactive import STATIC_ENV
-from .runtime import NO_PROGRESS_ENV, PROFILES
+from ..interactive import STATIC_ENV
+from ..runtime import NO_PROGRESS_ENV, PROFILES
+from . import fingerprints, measurements, teaching
+from .imports import module_graph, module_name
+from .toc import toc_chapters
 
-ROOT = Path.cwd()
-BUILD = ROOT / "_build"
-STAGE = BUILD / "stage"
 # budgets of the quick profile on a 2-core CPU: each chapter, its peak memory, the whole book
 BUDGET_S = 180
 MEMORY_BUDGET_MB = 6144
 BOOK_BUDGET_S = 900
+# changes to these may change every chapter's output; changes to the tooling change none
+EVERYTHING = ("requirements.txt", "pyproject.toml", "_toc.yml", "_config.yml")
+TOOLING = "src/deepinside/book/"
 
 
 @dataclass
@@ -47,73 +54,93 @@ class Run:
     seconds: float
     peak_mb: float
     ok: bool
+    cached: bool = False  # up to date, not executed: its last measurement
+    profile: str = ""
+    date: str = ""
 
 
 class BuildError(RuntimeError):
     """A step of the build failed; the message says which and why."""
 
 
-def toc_chapters(toc: Path = ROOT / "_toc.yml") -> list[str]:
-    """Chapter names (``NN_topic``) listed in ``_toc.yml``, in book order."""
-    entries: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("file"), str):
-                entries.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(yaml.safe_load(toc.read_text()))
-    return [Path(e).name for e in entries if e.startswith("chapters/")]
+def build_dir(root: Path) -> Path:
+    return root / "_build"
 
 
-# changes to these re-run every chapter: the shared package and the environment
-SHARED = ("src/", "requirements.txt", "pyproject.toml", "_toc.yml", "_config.yml")
-
-
-def affected_chapters(changed: list[str], chapters: list[str]) -> list[str]:
-    """The chapters whose output may change with the ``changed`` files (paths from the root)."""
-    if any(path.startswith(SHARED) for path in changed):
+def affected_chapters(root: Path, changed: list[str], chapters: list[str]) -> list[str]:
+    """The chapters whose output may change with the ``changed`` files (paths from ``root``): a
+    chapter's own files, a package module it imports transitively, or the environment."""
+    if any(path in EVERYTHING for path in changed):
         return list(chapters)
+    graph = module_graph(root / "src")
+    modules: set[str] = set()
+    for path in changed:
+        if path.startswith(TOOLING) or not path.startswith("src/"):
+            continue
+        module = module_name(root / "src", root / path)
+        if module in graph:
+            modules.add(module)
+        elif module is None or (root / path).exists():  # package data, say: it may matter anywhere
+            return list(chapters)
     touched = {Path(path).stem for path in changed if path.startswith("chapters/")}
-    return [c for c in chapters if c in touched]
+    return [
+        c
+        for c in chapters
+        if c in touched or modules & fingerprints.chapter_modules(root, c, graph)
+    ]
 
 
-def changed_since(ref: str) -> list[str]:
+def changed_since(root: Path, ref: str) -> list[str]:
     """Files changed between the merge base with ``ref`` and the working tree (git)."""
-    result = subprocess.run(["git", "diff", "--name-only", f"{ref}..."], capture_output=True,
-                            text=True, cwd=ROOT)
+    result = subprocess.run(
+        ["git", "diff", "--name-only", f"{ref}..."], capture_output=True, text=True, cwd=root
+    )
     if result.returncode != 0:
         raise BuildError(f"git diff against {ref!r} failed: {result.stderr.strip()}")
     return result.stdout.split()
 
 
-def sync(chapters: list[str]) -> None:
+def sync(root: Path, chapters: list[str]) -> None:
     """Sync each chapter's py:percent source with its paired notebook."""
-    sources = [str(ROOT / "chapters" / f"{c}.py") for c in chapters]
+    sources = [str(root / "chapters" / f"{c}.py") for c in chapters]
     _run([sys.executable, "-m", "jupytext", "--sync", "--quiet", *sources], "jupytext --sync")
 
 
-def execute(chapter: str, parameters: dict[str, object]) -> Run:
+def execute(root: Path, chapter: str, parameters: dict[str, object]) -> Run:
     """Execute one chapter with papermill into the stage; raise BuildError on failure."""
-    source = ROOT / "chapters" / f"{chapter}.ipynb"
-    target = STAGE / "chapters" / f"{chapter}.ipynb"
+    source = root / "chapters" / f"{chapter}.ipynb"
+    target = fingerprints.stage(root) / "chapters" / f"{chapter}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "papermill", str(source), str(target), "--kernel", "python3",
-               "--cwd", str(source.parent), "--no-progress-bar"]
+    command = [
+        sys.executable,
+        "-m",
+        "papermill",
+        str(source),
+        str(target),
+        "--kernel",
+        "python3",
+        "--cwd",
+        str(source.parent),
+        "--no-progress-bar",
+    ]
     for name, value in parameters.items():
         command += ["-y", f"{name}: {json.dumps(value)}"]
-    env = dict(os.environ, **{NO_PROGRESS_ENV: "1", STATIC_ENV: "1",
-                              "PYTHONWARNINGS": "ignore::DeprecationWarning"})
+    env = dict(
+        os.environ,
+        **{NO_PROGRESS_ENV: "1", STATIC_ENV: "1", "PYTHONWARNINGS": "ignore::DeprecationWarning"},
+    )
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = process.stdout.read().decode(errors="replace") if process.stdout else ""
     _, status, usage = os.wait4(process.pid, 0)
-    run = Run(chapter, time.perf_counter() - start, usage.ru_maxrss / 1024, status == 0)
+    run = Run(
+        chapter,
+        time.perf_counter() - start,
+        usage.ru_maxrss / 1024,
+        status == 0,
+        profile=str(parameters.get("PROFILE", "")),
+        date=datetime.now().astimezone().isoformat(timespec="seconds"),
+    )
     if not run.ok:
         raise BuildError(f"chapter {chapter} failed: {_failing_cell(target) or output[-3000:]}")
     _hide_injected_parameters(target)
@@ -140,45 +167,131 @@ def _failing_cell(notebook: Path) -> str | None:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 first = next((line for line in cell.source.splitlines() if line.strip()), "")
-                return (f"code cell {number} (starting `{first}`) raised "
-                        f"{out.get('ename')}: {out.get('evalue')}")
+                return (
+                    f"code cell {number} (starting `{first}`) raised "
+                    f"{out.get('ename')}: {out.get('evalue')}"
+                )
     return None
 
 
-def build_html() -> Path:
+def cached_run(root: Path, chapter: str) -> Run:
+    """An up-to-date chapter, with its last measurement from ``_build/timings.json``."""
+    record = measurements.read_json(measurements.timings_file(root))
+    entries = record.get("chapters", []) if isinstance(record, dict) else []
+    last = next((e for e in entries if isinstance(e, dict) and e.get("chapter") == chapter), {})
+    return Run(
+        chapter,
+        last.get("seconds", math.nan),
+        last.get("peak_mb", math.nan),
+        True,
+        cached=True,
+        profile=last.get("profile") or "",
+        date=last.get("date") or "",
+    )
+
+
+def execute_changed(
+    root: Path, chapters: list[str], parameters: dict[str, object], force: bool = False
+) -> Iterator[Run]:
+    """Execute the chapters that are not up to date (all with ``force``), in order, yielding
+    each run; a chapter's fingerprint is recorded once it executed successfully."""
+    graph = module_graph(root / "src")
+    for chapter in chapters:
+        value = fingerprints.fingerprint(root, chapter, parameters, graph)
+        if not force and fingerprints.up_to_date(root, chapter, value):
+            print(f"{chapter}: up to date, not executed again", flush=True)
+            yield cached_run(root, chapter)
+            continue
+        print(f"executing {chapter} ({parameters.get('PROFILE')}) ...", flush=True)
+        fingerprints.record(root, chapter, None)  # stale until this execution succeeds
+        run = execute(root, chapter, parameters)
+        fingerprints.record(root, chapter, value)
+        print(f"  done in {run.seconds:.1f} s", flush=True)
+        yield run
+
+
+def build_html(root: Path) -> Path:
     """Build the staged book strictly with Jupyter Book; return the HTML folder."""
+    stage = fingerprints.stage(root)
     for item in ("_config.yml", "_toc.yml"):
-        shutil.copy2(ROOT / item, STAGE / item)
-    shutil.copytree(ROOT / "book", STAGE / "book", dirs_exist_ok=True)
-    chapters = [ROOT / "chapters" / f"{c}.ipynb" for c in toc_chapters()]
+        shutil.copy2(root / item, stage / item)
+    shutil.copytree(root / "book", stage / "book", dirs_exist_ok=True)
+    measurements.write_page(root, stage / "book" / "measurements.md")
+    chapters = [root / "chapters" / f"{c}.ipynb" for c in toc_chapters(root)]
     try:
-        zips = teaching.write_copies(chapters, BUILD / "teaching", STAGE / "chapters")
+        zips = teaching.write_copies(chapters, build_dir(root) / "teaching", stage / "chapters")
     except ValueError as error:
         raise BuildError(f"teaching copies: {error}") from error
-    (STAGE / "book" / "downloads").mkdir(exist_ok=True)
+    (stage / "book" / "downloads").mkdir(exist_ok=True)
     for path in zips.values():  # offered for download by book/teaching.md
-        shutil.copy2(path, STAGE / "book" / "downloads" / path.name)
+        shutil.copy2(path, stage / "book" / "downloads" / path.name)
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    _run([str(jupyter_book), "build", str(STAGE), "--path-output", str(ROOT), "--builder", "html",
-          "-W", "-n", "--keep-going", "--quiet"], "jupyter-book build")
-    return BUILD / "html"
+    _run(
+        [
+            str(jupyter_book),
+            "build",
+            str(stage),
+            "--path-output",
+            str(root),
+            "--builder",
+            "html",
+            "-W",
+            "-n",
+            "--keep-going",
+            "--quiet",
+        ],
+        "jupyter-book build",
+    )
+    return build_dir(root) / "html"
+
+
+def _flags(run: Run, budgets: bool) -> list[str]:
+    """What a run exceeds; an up-to-date chapter's last measurement is not checked again."""
+    if not budgets or run.cached:
+        return []
+    return ([f"over the {BUDGET_S} s budget"] if run.seconds > BUDGET_S else []) + (
+        [f"over the {MEMORY_BUDGET_MB} MB budget"] if run.peak_mb > MEMORY_BUDGET_MB else []
+    )
+
+
+def _row(run: Run, budgets: bool) -> str:
+    if math.isnan(run.seconds):
+        return f"{run.chapter:<28} {'-':>8} {'-':>12}  (cached, not measured)"
+    return (
+        f"{run.chapter:<28} {run.seconds:>7.1f}s {run.peak_mb:>9.0f} MB"
+        + ("  (cached)" if run.cached else "")
+        + "".join(f"  WARNING: {f}" for f in _flags(run, budgets))
+    )
 
 
 def report(runs: list[Run], budgets: bool = True) -> str:
-    """A table of run times and peak memory; with ``budgets`` (the quick profile), a warning
-    for what exceeds :data:`BUDGET_S` or :data:`MEMORY_BUDGET_MB` per chapter, or
-    :data:`BOOK_BUDGET_S` in all."""
+    """A table of run times and peak memory, up-to-date chapters marked "(cached)"; with
+    ``budgets`` (the quick profile), a warning for what the executed chapters exceed:
+    :data:`BUDGET_S` or :data:`MEMORY_BUDGET_MB` per chapter, :data:`BOOK_BUDGET_S` in all."""
     lines = [f"{'chapter':<28} {'time':>8} {'peak memory':>12}", "-" * 50]
-    for r in runs:
-        flags = ([f"over the {BUDGET_S} s budget"] if budgets and r.seconds > BUDGET_S else []) + (
-            [f"over the {MEMORY_BUDGET_MB} MB budget"] if budgets and r.peak_mb > MEMORY_BUDGET_MB else [])
-        lines.append(f"{r.chapter:<28} {r.seconds:>7.1f}s {r.peak_mb:>9.0f} MB"
-                     + "".join(f"  WARNING: {f}" for f in flags))
-    total = sum(r.seconds for r in runs)
-    lines.append(f"{'total':<28} {total:>7.1f}s"
-                 + (f"  WARNING: over the {BOOK_BUDGET_S} s budget of the book"
-                    if budgets and total > BOOK_BUDGET_S else ""))
+    lines += [_row(r, budgets) for r in runs]
+    total = sum(r.seconds for r in runs if not math.isnan(r.seconds))
+    executed = sum(r.seconds for r in runs if not r.cached)
+    lines.append(
+        f"{'total':<28} {total:>7.1f}s"
+        + (
+            f"  WARNING: over the {BOOK_BUDGET_S} s budget of the book"
+            if budgets and executed > BOOK_BUDGET_S
+            else ""
+        )
+    )
     return "\n".join(lines)
+
+
+def record_timings(root: Path, runs: list[Run], chapters: list[str], profile: str) -> None:
+    """Merge the executed runs into ``_build/timings.json``."""
+    path = measurements.timings_file(root)
+    budgets = {"chapter_s": BUDGET_S, "chapter_mb": MEMORY_BUDGET_MB, "book_s": BOOK_BUDGET_S}
+    executed = [{k: v for k, v in asdict(r).items() if k != "cached"} for r in runs if not r.cached]
+    record = measurements.merge_timings(
+        measurements.read_json(path), executed, chapters, profile, budgets
+    )
+    fingerprints.write_atomically(path, json.dumps(record, indent=2) + "\n")
 
 
 def _run(command: list[str], what: str) -> None:
@@ -187,66 +300,119 @@ def _run(command: list[str], what: str) -> None:
         raise BuildError(f"{what} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line of :func:`main`."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="the repository root (default: the current directory)",
+    )
     parser.add_argument("--profile", default="quick", choices=PROFILES)
-    parser.add_argument("--chapters", nargs="*", help="only these chapters (default: all in _toc.yml)")
-    parser.add_argument("--changed-since", metavar="REF",
-                        help="only the chapters affected by the changes since git REF (a pull request)")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra papermill parameter, VALUE in YAML (e.g. SEED=1)")
+    parser.add_argument(
+        "--chapters", nargs="*", help="only these chapters (default: all in _toc.yml)"
+    )
+    parser.add_argument(
+        "--changed-since",
+        metavar="REF",
+        help="only the chapters affected by the changes since git REF (a pull request)",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra papermill parameter, VALUE in YAML (e.g. SEED=1)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="execute the chapters again even if they are up to date",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--no-html", action="store_true", help="execute chapters, skip the HTML")
-    mode.add_argument("--html-only", action="store_true",
-                      help="build the HTML from the chapters already executed in _build/stage")
-    args = parser.parse_args(argv)
+    mode.add_argument(
+        "--html-only",
+        action="store_true",
+        help="build the HTML from the chapters already executed in _build/stage",
+    )
+    return parser
 
-    chapters = toc_chapters()
-    unknown = sorted(set(args.chapters or []) - set(chapters))
-    if unknown:
-        parser.error(f"not chapters of _toc.yml: {unknown}; known: {chapters}")
-    selected = [c for c in chapters if not args.chapters or c in args.chapters]
-    if args.changed_since:
-        try:
-            selected = [c for c in affected_chapters(changed_since(args.changed_since), chapters)
-                        if c in selected]
-        except BuildError as error:
-            parser.error(str(error))
-        print(f"chapters affected since {args.changed_since}: {' '.join(selected) or 'none'}")
+
+def parameters_of(args: argparse.Namespace, cli: argparse.ArgumentParser) -> dict[str, object]:
+    """The papermill parameters: the profile and every ``--param``."""
     parameters: dict[str, object] = {"PROFILE": args.profile}
     for item in args.param:
         name, sep, value = item.partition("=")
         if not sep or not name.isidentifier():
-            parser.error(f"--param takes NAME=VALUE, got {item!r}")
+            cli.error(f"--param takes NAME=VALUE, got {item!r}")
         parameters[name] = yaml.safe_load(value)
+    return parameters
 
+
+def selection(
+    root: Path, args: argparse.Namespace, cli: argparse.ArgumentParser, chapters: list[str]
+) -> list[str]:
+    """The chapters to execute: ``--chapters``, narrowed by ``--changed-since``."""
+    unknown = sorted(set(args.chapters or []) - set(chapters))
+    if unknown:
+        cli.error(f"not chapters of _toc.yml: {unknown}; known: {chapters}")
+    selected = [c for c in chapters if not args.chapters or c in args.chapters]
+    if args.changed_since:
+        try:
+            changed = changed_since(root, args.changed_since)
+        except BuildError as error:
+            cli.error(str(error))
+        selected = [c for c in affected_chapters(root, changed, chapters) if c in selected]
+        print(f"chapters affected since {args.changed_since}: {' '.join(selected) or 'none'}")
+    return selected
+
+
+def html(root: Path, chapters: list[str]) -> Path:
+    """Build the HTML once every chapter is staged."""
+    stage = fingerprints.stage(root) / "chapters"
+    missing = [c for c in chapters if not (stage / f"{c}.ipynb").exists()]
+    if missing:
+        raise BuildError(f"not executed yet, cannot build the HTML: {missing}")
+    print("building the HTML ...", flush=True)
+    return build_html(root)
+
+
+def summary(root: Path, runs: list[Run], chapters: list[str], profile: str) -> None:
+    """Record and print the run times, then how many chapters executed."""
+    if any(not r.cached for r in runs):
+        record_timings(root, runs, chapters, profile)
+    if runs:
+        print("\n" + report(runs, budgets=profile == "quick"))
+    executed = sum(not r.cached for r in runs)
+    print(f"{executed} chapter(s) executed, {len(runs) - executed} up to date")
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = parser()
+    args = cli.parse_args(argv)
+    root = (args.root or Path.cwd()).resolve()
+    chapters = toc_chapters(root)
+    selected = selection(root, args, cli, chapters)
+    parameters = parameters_of(args, cli)
     runs: list[Run] = []
     try:
         print(f"syncing {len(chapters)} chapter pair(s)", flush=True)
-        sync(chapters)
-        for chapter in [] if args.html_only else selected:
-            print(f"executing {chapter} ({args.profile}) ...", flush=True)
-            runs.append(execute(chapter, parameters))
-            print(f"  done in {runs[-1].seconds:.1f} s", flush=True)
+        sync(root, chapters)
+        if not args.html_only:
+            for run in execute_changed(root, selected, parameters, args.force):
+                runs.append(run)  # one by one: a failure keeps the runs before it
         if not args.no_html:
-            missing = [c for c in chapters if not (STAGE / "chapters" / f"{c}.ipynb").exists()]
-            if missing:
-                raise BuildError(f"not executed yet, cannot build the HTML: {missing}")
-            print("building the HTML ...", flush=True)
-            html = build_html()
+            book = html(root, chapters)
     except BuildError as error:
         print(f"\nBUILD FAILED: {error}", file=sys.stderr)
         return 1
     finally:
-        if runs:
-            BUILD.mkdir(exist_ok=True)
-            record = {"profile": args.profile, "chapters": [asdict(r) for r in runs],
-                      "budgets": {"chapter_s": BUDGET_S, "chapter_mb": MEMORY_BUDGET_MB,
-                                  "book_s": BOOK_BUDGET_S}}
-            (BUILD / "timings.json").write_text(json.dumps(record, indent=2))
-            print("\n" + report(runs, budgets=args.profile == "quick"))
+        if not args.html_only:
+            summary(root, runs, chapters, args.profile)
     if not args.no_html:
-        print(f"\nThe book is built: open {html / 'index.html'}")
+        print(f"\nThe book is built: open {book / 'index.html'}")
     return 0
 
 

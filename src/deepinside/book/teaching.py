@@ -1,6 +1,7 @@
 """Student and instructor copies of the chapters.
 
-    python -m deepinside.teaching [--out _build/teaching] [--executed _build/stage/chapters]
+    python -m deepinside.book.teaching [--root .] [--out _build/teaching]
+        [--executed _build/stage/chapters]
 
 An exercise is a numbered item ``**1. Title.**`` of a chapter's ``## Exercises`` section. Its
 solution is the code cell that follows it, whose first line starts with ``# Solution`` (tagged
@@ -26,11 +27,15 @@ from pathlib import Path
 
 import nbformat
 
+from .toc import toc_chapters
+
 EXERCISE = re.compile(r"^\*\*(\d+)\.\s+(.+?)\*\*", re.M)
 SECTION = "## Exercises"
 END = "## References"
-STUDENT_BANNER = ("**Student copy.** The solutions of the exercises are replaced by cells marked "
-                  "`# Exercise N`: replace their `...` with your own code.")
+STUDENT_BANNER = (
+    "**Student copy.** The solutions of the exercises are replaced by cells marked "
+    "`# Exercise N`: replace their `...` with your own code."
+)
 INSTRUCTOR_BANNER = "**Instructor copy.** Every exercise is followed by its solution, expanded."
 
 
@@ -42,6 +47,7 @@ class Exercise:
 
 
 def is_solution(cell: nbformat.NotebookNode) -> bool:
+    """Whether the cell is an exercise's solution: code starting with ``# Solution``."""
     return cell.cell_type == "code" and cell.source.lstrip().startswith("# Solution")
 
 
@@ -122,7 +128,9 @@ def write_copies(chapters: list[Path], out: Path, executed: Path | None = None) 
             run = executed / source.name if executed else None
             nb = nbformat.read(run if run and run.exists() else source, as_version=4)
             # papermill's injected parameters do not belong in a copy to share
-            nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+            nb.cells = [
+                c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])
+            ]
             nbformat.write(make(nb, source.stem), folder / source.name)
         zips[role] = out / f"deepinside-{role}.zip"
         with zipfile.ZipFile(zips[role], "w", zipfile.ZIP_DEFLATED) as archive:
@@ -132,16 +140,27 @@ def write_copies(chapters: list[Path], out: Path, executed: Path | None = None) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .build import ROOT, STAGE, toc_chapters
-
+    """``make teaching``: the copies of every chapter of ``_toc.yml``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "teaching")
-    parser.add_argument("--executed", type=Path, default=STAGE / "chapters",
-                        help="executed chapters whose outputs go into the instructor copies")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="the repository root (default: the current directory)",
+    )
+    parser.add_argument("--out", type=Path, help="default: ROOT/_build/teaching")
+    parser.add_argument(
+        "--executed",
+        type=Path,
+        help="executed chapters whose outputs go into the instructor copies "
+        "(default: ROOT/_build/stage/chapters)",
+    )
     args = parser.parse_args(argv)
-    chapters = [ROOT / "chapters" / f"{c}.ipynb" for c in toc_chapters()]
+    root = (args.root or Path.cwd()).resolve()
+    executed = args.executed or root / "_build" / "stage" / "chapters"
+    chapters = [root / "chapters" / f"{c}.ipynb" for c in toc_chapters(root)]
     try:
-        zips = write_copies(chapters, args.out, args.executed)
+        zips = write_copies(chapters, args.out or root / "_build" / "teaching", executed)
     except ValueError as error:
         print(f"error: {error}")
         return 1
