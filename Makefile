@@ -7,13 +7,17 @@ PROFILE ?= quick
 FORCE ?=
 BUILD_FLAGS := --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force)
 
-.PHONY: book test unit teaching env lock clean help
+.PHONY: book test unit lint teaching env lock clean help
 
 book: env  ## execute the changed chapters (PROFILE=quick|full, FORCE=1: all), build _build/html
 	$(PY) -m deepinside.book.build $(BUILD_FLAGS)
 
-test: book  ## the book, then the unit tests and the checks of the chapters' claims
+test: lint book  ## style, the book, then the unit tests and the checks of the chapters' claims
 	$(PY) -m pytest
+
+lint: env  ## ruff: lint and formatting (configured in pyproject.toml; see CONTRIBUTING.md)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 unit: env  ## unit tests only (no chapter execution)
 	$(PY) -m pytest -m "not chapters"

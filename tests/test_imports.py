@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from deepinside.book import imports
 
-ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 
 

@@ -20,14 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from deepinside.book.toc import toc_chapters
+from conftest import CHAPTERS, ROOT
 
 pytestmark = pytest.mark.chapters
 
-ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHAPTERS = toc_chapters(ROOT)
 PAGES = [f"chapters/{c}" for c in CHAPTERS] + [
     "book/intro",
     "book/running",

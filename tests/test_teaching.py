@@ -2,16 +2,12 @@
 
 import ast
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
 
+from conftest import CHAPTERS, ROOT
 from deepinside.book import teaching
-from deepinside.book.toc import toc_chapters
-
-ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = toc_chapters(ROOT)
 
 
 def chapter(name: str) -> nbformat.NotebookNode:

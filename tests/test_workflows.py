@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import CHAPTERS, ROOT
 from deepinside.book.build import affected_chapters
-from deepinside.book.toc import toc_chapters
 
-ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
 
@@ -78,7 +77,7 @@ def test_publishing_runs_one_gpu_job_per_chapter_then_builds_and_deploys():
     assert triggers["push"]["branches"] == ["main"] and "schedule" in triggers
     execute = workflow["jobs"]["execute"]
     assert "gpu" in execute["runs-on"] and "self-hosted" in execute["runs-on"]
-    assert execute["strategy"]["matrix"]["chapter"] == toc_chapters(ROOT)
+    assert execute["strategy"]["matrix"]["chapter"] == CHAPTERS
     runs = " ".join(s.get("run", "") for s in execute["steps"])
     assert (
         "--profile full" in runs
@@ -111,13 +110,13 @@ def test_the_gpu_runner_label_is_declared():
     ],
 )
 def test_affected_chapters(changed, expected):
-    chapters = toc_chapters(ROOT)
+    chapters = CHAPTERS
     affected = affected_chapters(ROOT, changed, chapters)
     assert affected == (chapters if expected == "all" else expected)
 
 
 def test_a_package_module_affects_the_chapters_that_import_it():
-    chapters = toc_chapters(ROOT)
+    chapters = CHAPTERS
     spatial = affected_chapters(ROOT, ["src/deepinside/spatial.py"], chapters)
     assert "04_spatial" in spatial and spatial == [c for c in chapters if c in spatial]
 

@@ -2,17 +2,14 @@
 
 import ast
 import re
-from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
 import yaml
 
-from deepinside.book.toc import toc_chapters
+from conftest import CHAPTERS, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = toc_chapters(ROOT / "_toc.yml")
 REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 REPO = REPO_URL.removeprefix("https://github.com/")
 
@@ -78,6 +75,9 @@ def test_every_number_cited_in_the_prose_is_glued(chapter):
         re.sub(r"\\\{[^}]*\\\}", "[a-z0-9_]+", re.escape(name))
         for name in re.findall(r"glue\(\s*f?\"([^\"]+)\"", code)
     ]
+    # glue_all("prefix", key=value, ...) glues prefix_key
+    for call in re.finditer(r"glue_all\(\s*\"(\w+)\",(.*?)\)\n", code, re.S):
+        patterns += [f"{call[1]}_{key}" for key in re.findall(r"(\w+)=", call[2])]
     assert cited, "the prose cites no computed number"
     missing = sorted(n for n in cited if not any(re.fullmatch(p, n) for p in patterns))
     assert not missing, f"cited but never glued: {missing}"
@@ -155,3 +155,39 @@ def test_references_cite_the_bibliography(chapter):
     references = text.split("# ## References", 1)[1]
     assert CITE.search(references), "the References section cites entries of book/references.bib"
     assert "{footbibliography}" in references
+
+
+# where each chapter derives a method, it shows the package's own function
+CORE_CODE = {
+    "02_alignment": "al.orthogonal_alignment",
+    "03_rainbow": "rainbow.sample_weights",
+    "04_spatial": "spatial.spatial_covariance",
+    "05_energy": "energy.energy_profile",
+    "07_cnfa": "cnfa.patch_agop",
+    "08_convrfm": "rfm.conv_rfm",
+    "09_inversion": "inversion.invert",
+}
+
+
+@pytest.mark.parametrize("chapter", sorted(CORE_CODE))
+def test_chapter_shows_the_core_function_it_derives(chapter):
+    nb = jupytext.read(ROOT / "chapters" / f"{chapter}.py")
+    shown = [c for c in nb.cells if c.cell_type == "code" and "show_source(" in c.source]
+    assert any(f"show_source({CORE_CODE[chapter]})" in c.source for c in shown)
+    assert all("hide-input" in c.metadata.get("tags", []) for c in shown)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_imports_only_in_the_setup_and_imports_cells(chapter):
+    nb = jupytext.read(ROOT / "chapters" / f"{chapter}.py")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    parameters = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
+    for number, cell in enumerate(code):
+        if number in (0, parameters + 1):  # the Colab setup cell and the imports cell
+            continue
+        imports = [
+            n
+            for n in ast.walk(ast.parse(cell.source))
+            if isinstance(n, ast.Import | ast.ImportFrom)
+        ]
+        assert not imports, f"code cell {number + 1} imports: move it to the imports cell"
