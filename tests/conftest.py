@@ -3,7 +3,6 @@ cache per test, and the executed chapters' glued values."""
 
 from __future__ import annotations
 
-import ast
 import os
 from pathlib import Path
 
@@ -11,12 +10,12 @@ import nbformat
 import pytest
 import torch
 
+from deepinside.book.glued import glued_values
 from deepinside.book.toc import toc_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = toc_chapters(ROOT)
 EXECUTED = ROOT / "_build" / "stage" / "chapters"
-GLUE_MIME = "application/papermill.record/text/plain"
 
 
 @pytest.fixture(autouse=True)
@@ -51,10 +50,4 @@ def executed_notebook(chapter: str) -> nbformat.NotebookNode:
 
 def glued(chapter: str) -> dict[str, object]:
     """Every value the executed chapter glued, parsed back into Python."""
-    values = {}
-    for cell in executed_notebook(chapter).cells:
-        for out in cell.get("outputs", []):
-            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name is not None:
-                values[name] = ast.literal_eval(out["data"][GLUE_MIME])
-    return values
+    return glued_values(executed_notebook(chapter))
