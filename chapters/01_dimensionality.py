@@ -68,7 +68,7 @@ print(f"profile {PROFILE!r} on {device}: {settings}")
 # %%
 train_set, test_set = setups.part1_data(settings)
 print(f"{len(train_set)} training and {len(test_set)} test images of shape {train_set.image_shape}")
-plotting.show_images(train_set, title="One training image per class")
+plotting.show_images(train_set, title="One training image per class");
 # %% [markdown]
 # The first network is a multilayer perceptron with two hidden layers and no biases,
 #
@@ -321,7 +321,7 @@ glue("dim_mlp_l2_outside_mp", weights["mlp", 2]["outside"])
 glue("dim_mlp_l1_init_outside_mp", weights["mlp", 1]["init_outside"])
 glue("dim_mlp_l2_init_outside_mp", weights["mlp", 2]["init_outside"])
 glue("dim_mlp_l1_width", weights["mlp", 1]["n"])
-glue("dim_mlp_l2_width", weights["mlp", 2]["n"])
+glue("dim_mlp_l2_width", weights["mlp", 2]["n"]);
 # %% [markdown]
 # At initialization the spectrum follows the Marchenko–Pastur curve closely, and
 # {glue:text}`dim_mlp_l1_init_outside_mp` (layer 1) and {glue:text}`dim_mlp_l2_init_outside_mp`
@@ -350,7 +350,7 @@ weight_clip = plot_clipping(
 )
 rank90 = glue("dim_mlp_l1_rank90", rank_for(weight_clip["mlp", 1]))
 glue("dim_mlp_l1_rank90_acc", weight_clip["mlp", 1][rank90 - 1])
-glue("dim_mlp_l1_rank90_share", 100 * rank90 / weights["mlp", 1]["n"])
+glue("dim_mlp_l1_rank90_share", 100 * rank90 / weights["mlp", 1]["n"]);
 # %% [markdown]
 # Clipping the first MLP layer to rank {glue:text}`dim_mlp_l1_rank90` keeps
 # {glue:text}`dim_mlp_l1_rank90_acc:.1f` % accuracy, 90 % of the unclipped
@@ -420,7 +420,7 @@ interactive.explore(
 # %%
 plot_weight_spectra("cnn")
 glue("dim_cnn_l1_outside_mp", weights["cnn", 1]["outside"])
-glue("dim_cnn_l2_outside_mp", weights["cnn", 2]["outside"])
+glue("dim_cnn_l2_outside_mp", weights["cnn", 2]["outside"]);
 # %% [markdown]
 # The picture is the same: {glue:text}`dim_cnn_l1_outside_mp` eigenvalues beyond the edge in the
 # first layer and {glue:text}`dim_cnn_l2_outside_mp` in the second. With only 25 dimensions the

@@ -109,8 +109,6 @@ for name in first:
 show_source(al.orthogonal_alignment)
 
 # %%
-
-
 def layer_statistics(net_a, net_b, images):
     """Per hidden layer: E[ψ φᵀ] (b against a) and the energies E‖φ‖², E‖ψ‖² on ``images``."""
     layers = models.hidden_layers(net_a)
@@ -233,7 +231,7 @@ for k, (align, s) in enumerate(zip(aligns["mlp"], stats["mlp", "train"]), start=
 show_matches("MLP activation eigenvectors, |E₂ A E₁ᵀ|", act_pairs)
 
 glue("align_mlp_act_diag_l1", diag["act", 1, "aligned"])
-glue("align_mlp_act_diag_l1_identity", diag["act", 1, "identity"])
+glue("align_mlp_act_diag_l1_identity", diag["act", 1, "identity"]);
 # %% [markdown]
 # After alignment the leading activation eigenvectors match one to one: the mean of the first ten
 # diagonal entries is {glue:text}`align_mlp_act_diag_l1:.2f` in the first layer, against
@@ -264,7 +262,7 @@ show_matches("MLP weight eigenvectors", weight_pairs)
 
 glue("align_mlp_weight_diag_l1", diag["w", 1, "aligned"])
 glue("align_mlp_weight_diag_l2", diag["w", 2, "aligned"])
-glue("align_mlp_weight_diag_l2_identity", diag["w", 2, "identity"])
+glue("align_mlp_weight_diag_l2_identity", diag["w", 2, "identity"]);
 
 # %% [markdown]
 # The first-layer weight eigenvectors largely agree without any alignment (mean leading diagonal

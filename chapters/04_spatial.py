@@ -278,7 +278,7 @@ sns.heatmap(
 )
 ax.set(xlabel="layer", ylabel="layer", title="overlap of the top-3 subspaces")
 plt.show()
-glue("spatial_layer_similarity", between[~np.eye(n_layers, dtype=bool)].mean())
+glue("spatial_layer_similarity", between[~np.eye(n_layers, dtype=bool)].mean());
 
 # %% [markdown]
 # The mean overlap between two different layers is {glue:text}`spatial_layer_similarity:.2f`

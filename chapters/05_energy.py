@@ -100,7 +100,7 @@ plt.tight_layout()
 plt.show()
 
 # %%
-glue("energy_lambda_ratio", (lambdas[0] / lambdas[-1]).item())
+glue("energy_lambda_ratio", (lambdas[0] / lambdas[-1]).item());
 
 # %% [markdown]
 # The energies span a factor {glue:text}`energy_lambda_ratio:.0f` from the first direction (the
@@ -332,7 +332,7 @@ glue("energy_linear_last_t", last_t)
 glue("energy_linear_peak_first", int(linear_profiles[first_t].argmax()) + 1)
 glue("energy_linear_peak_last", int(linear_profiles[last_t].argmax()) + 1)
 glue("energy_linear_pca_first", matrix_correlation(linear_profiles[first_t], lin_lambdas))
-glue("energy_linear_pca_last", matrix_correlation(linear_profiles[last_t], lin_lambdas))
+glue("energy_linear_pca_last", matrix_correlation(linear_profiles[last_t], lin_lambdas));
 
 # %% [markdown]
 # One constant $c =$ {glue:text}`energy_linear_c:.2f` in $s = c\,\eta t$ serves every checkpoint:

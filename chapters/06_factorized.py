@@ -154,19 +154,8 @@ def factorized_network(
         "image_size": train_set.image_shape[1],
         "num_classes": train_set.num_classes,
     }
-    return trained(
-        f"factorized_m{m}",
-        models.factorized,
-        arguments,
-        train_set,
-        test_set,
-        seed=seed,
-        device=device,
-        epochs=settings["epochs"],
-        lr=settings["lr"],
-        optimizer="adam",
-        batch_size=settings["batch_size"],
-    )
+    return trained(f"factorized_m{m}", models.factorized, arguments, train_set, test_set,
+                   seed=seed, device=device, **setups.adam(settings))
 
 
 sets = factorized_data(settings, generator)

@@ -56,9 +56,9 @@ import seaborn as sns
 import torch
 from scipy import ndimage
 
-from deepinside import cnfa, data, linalg, models, plotting, runtime
+from deepinside import cnfa, data, linalg, models, plotting, runtime, setups
 from deepinside.notebook import glue, show_source
-from deepinside.training import train, trained
+from deepinside.training import trained
 
 plotting.setup()
 
@@ -88,19 +88,8 @@ arguments = {
     "num_classes": train_set.num_classes,
     "init_std": settings["init_std"],
 }
-net = trained(
-    "cnfa_cnn",
-    models.vgg,
-    arguments,
-    train_set,
-    test_set,
-    seed=SEED,
-    device=device,
-    epochs=settings["epochs"],
-    lr=settings["lr"],
-    optimizer="adam",
-    batch_size=settings["batch_size"],
-)
+net = trained("cnfa_cnn", models.vgg, arguments, train_set, test_set, seed=SEED, device=device,
+              **setups.adam(settings))
 model, initial = net.model, net.initial
 glue("cnfa_test_acc", net.test_accuracy)
 glue("cnfa_chance_acc", 100 / train_set.num_classes)
@@ -116,7 +105,7 @@ print(model)
 # {glue:text}`cnfa_test_acc:.1f` % test accuracy (chance: {glue:text}`cnfa_chance_acc:.0f` %).
 
 # %%
-plotting.show_images(test_set, title="test crops, one per photograph")
+plotting.show_images(test_set, title="test crops, one per photograph");
 # %% [markdown]
 # ## Two matrices on patches
 #
@@ -154,7 +143,8 @@ plotting.show_images(test_set, title="test crops, one per photograph")
 # much faster.
 
 # %% [markdown]
-# The patch-AGOP as $W^\top G W$, from the package itself (the gradients $g$ come from `cnfa.output_gradient_covariance`):
+# The patch-AGOP as $W^\top G W$, from the package itself (the gradients $g$ come from
+# `cnfa.output_gradient_covariance`):
 
 # %% tags=["hide-input"]
 show_source(cnfa.patch_agop)
@@ -239,7 +229,7 @@ sns.barplot(
 )
 ax.set(ylim=(0, 1.05), ylabel="Pearson correlation", xlabel="")
 ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False)
-ax.set_title("Filter covariance (CNFM) and patch-AGOP, per conv layer")
+ax.set_title("Filter covariance (CNFM) and patch-AGOP, per conv layer");
 # %% [markdown]
 # After training, every layer's filter covariance correlates with its patch-AGOP: the mean
 # Pearson correlation over the layers is {glue:text}`cnfa_corr_trained_mean:.3f` (lowest layer
@@ -278,7 +268,7 @@ for ax, (title, matrix) in zip(axes, panels.items()):
     ax.set_xticks([]), ax.set_yticks([])
 fig.suptitle(
     "First layer, 27 × 27 (colour × 3 × 3 patch), each scaled to its largest entry", y=1.02
-)
+);
 # %% [markdown]
 # ## What the matrices do to an image
 #
@@ -572,21 +562,9 @@ if settings["pretrained"]:
 
 # %% tags=["hide-input"]
 # Solution
-c, h, _ = train_set.image_shape
-torch.manual_seed(SEED)
-avg_net = models.normal_init_(
-    models.vgg(settings["config"], c, h, train_set.num_classes, pool="avg"), settings["init_std"]
-)
-train(
-    avg_net,
-    train_set,
-    test_set,
-    epochs=settings["epochs"],
-    lr=settings["lr"],
-    optimizer="adam",
-    seed=SEED,
-    device=device,
-)
+average = {**arguments, "pool": "avg"}
+avg_net = trained("cnfa_cnn_avg", models.vgg, average, train_set, test_set, seed=SEED,
+                  device=device, **setups.adam(settings)).model
 avg_agop = cnfa.patch_agop(avg_net, agop_set, device=device)
 for name, conv in models.conv_layers(avg_net).items():
     print(f"conv {name}: Pearson {linalg.matrix_correlation(cnfa.cnfm(conv), avg_agop[name]):.3f}")

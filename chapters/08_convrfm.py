@@ -144,7 +144,8 @@ def digits(noise: float) -> tasks.Splits:
 # position. First a check that both kernels give positive semi-definite matrices, as a kernel must.
 
 # %% [markdown]
-# ConvRFM, from the package itself: each pass of the loop fits, scores on the validation split and sets $M$ to the rescaled patch-AGOP.
+# ConvRFM, from the package itself: each pass of the loop fits, scores on the validation split
+# and sets $M$ to the rescaled patch-AGOP.
 
 # %% tags=["hide-input"]
 show_source(rfm.conv_rfm)

@@ -186,7 +186,7 @@ print(
     f"{noise_net.test_accuracy:.1f} % on fresh noise (chance {100 / settings['noise_classes']:.0f} %)"
 )
 glue("inv_photos_acc", photos_net.test_accuracy)
-glue("inv_noise_train_acc", noise_net.history[-1]["train_acc"])
+glue("inv_noise_train_acc", noise_net.history[-1]["train_acc"]);
 
 # %%
 results = {}
@@ -302,7 +302,7 @@ tenth = len(deep.steps) // 10  # after the first tenth of the run
 glue("inv_nonunique_mg_drop", (deep.m_g[tenth] / deep.m_g[-1]).item())
 glue("inv_nonunique_mi_change", (deep.m_i[-1] / deep.m_i[tenth]).item())
 glue("inv_nonunique_mg_over_ms", deep.m_g[-1].item() / deep.m_s)
-glue("inv_nonunique_mi", deep.m_i[-1].item())
+glue("inv_nonunique_mi", deep.m_i[-1].item());
 
 # %% [markdown]
 # At conv5, after the first tenth of the run, the embedding distance still falls
@@ -442,7 +442,7 @@ glue("inv_mlp_under_mi", width_runs[under][0].m_i[-1].item())
 glue("inv_mlp_under_stall", width_runs[under][1])
 glue("inv_mlp_over_mi", width_runs[over][0].m_i[-1].item())
 glue("inv_mlp_start_mi", width_runs[over][0].m_i[0].item())
-glue("inv_mlp_all_matched", all(r.matched for r, _ in width_runs.values()))
+glue("inv_mlp_all_matched", all(r.matched for r, _ in width_runs.values()));
 
 # %% [markdown]
 # With hidden width {glue:text}`inv_mlp_under_ratio` $d$ (under-complete, $d =$
@@ -474,7 +474,7 @@ glue("inv_mlp_steps", settings["mlp_steps"])
 glue("inv_depth_first", settings["mlp_depths"][0])
 glue("inv_depth_last", settings["mlp_depths"][-1])
 glue("inv_depth_first_mi", depth_runs[settings["mlp_depths"][0]].m_i[-1].item())
-glue("inv_depth_last_mi", depth_runs[settings["mlp_depths"][-1]].m_i[-1].item())
+glue("inv_depth_last_mi", depth_runs[settings["mlp_depths"][-1]].m_i[-1].item());
 
 # %% [markdown]
 # After the same {glue:text}`inv_mlp_steps` steps, one layer leaves $m_i =$
@@ -652,7 +652,7 @@ for label, key in zip(small_rows, ["untrained", "photos", "noise"]):
     glue(f"inv_{key}_free_nc", smoothness[label])
 
 # %%
-glue("inv_target_nc", inversion.neighbour_correlation(cat))
+glue("inv_target_nc", inversion.neighbour_correlation(cat));
 
 # %% [markdown]
 # Over conv3 to conv5, smooth images match the embeddings of the network trained on photographs

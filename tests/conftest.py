@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 import torch
@@ -51,3 +52,18 @@ def executed_notebook(chapter: str) -> nbformat.NotebookNode:
 def glued(chapter: str) -> dict[str, object]:
     """Every value the executed chapter glued, parsed back into Python."""
     return glued_values(executed_notebook(chapter))
+
+
+def write_chapter(root, name, *sources):
+    """A chapter ``name`` of a book rooted at ``root``, as a notebook and its py:percent source:
+    a parameters cell, then ``sources``."""
+    (root / "chapters").mkdir(exist_ok=True)
+    cells = [nbformat.v4.new_code_cell("PROFILE = 'quick'", metadata={"tags": ["parameters"]})]
+    nb = nbformat.v4.new_notebook(cells=cells + [nbformat.v4.new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, root / "chapters" / f"{name}.ipynb")
+    jupytext.write(nb, root / "chapters" / f"{name}.py", fmt="py:percent")

@@ -4,12 +4,11 @@ incremental build (a chapter executes again only when what it was executed from 
 import json
 import shutil
 
-import jupytext
 import nbformat
 import pytest
 
+from conftest import write_chapter
 from deepinside.book import build, fingerprints
-from deepinside.book.toc import toc_chapters
 
 JUPYTEXT = 'formats = "ipynb,py:percent"\nnotebook_metadata_filter = "kernelspec"\n'
 
@@ -17,40 +16,6 @@ JUPYTEXT = 'formats = "ipynb,py:percent"\nnotebook_metadata_filter = "kernelspec
 def toc(*chapters: str) -> str:
     entries = "".join(f"      - file: chapters/{c}\n" for c in chapters)
     return f"format: jb-book\nroot: book/intro\nparts:\n  - caption: A\n    chapters:\n{entries}"
-
-
-def test_toc_chapters_reads_parts_in_order(tmp_path):
-    (tmp_path / "_toc.yml").write_text(
-        "format: jb-book\nroot: book/intro\nparts:\n"
-        "  - caption: A\n    chapters:\n      - file: chapters/01_a\n      - file: book/x\n"
-        "  - caption: B\n    chapters:\n      - file: chapters/02_b\n"
-    )
-    assert toc_chapters(tmp_path) == ["01_a", "02_b"]
-    assert toc_chapters(tmp_path / "_toc.yml") == ["01_a", "02_b"]
-
-
-def write_chapter(root, name, *sources):
-    """A chapter ``name`` of a book rooted at ``root``, as a notebook and its py:percent source:
-    a parameters cell, then ``sources``."""
-    (root / "chapters").mkdir(exist_ok=True)
-    cells = [nbformat.v4.new_code_cell("PROFILE = 'quick'", metadata={"tags": ["parameters"]})]
-    nb = nbformat.v4.new_notebook(cells=cells + [nbformat.v4.new_code_cell(s) for s in sources])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, root / "chapters" / f"{name}.ipynb")
-    jupytext.write(nb, root / "chapters" / f"{name}.py", fmt="py:percent")
-
-
-def test_a_failing_cell_stops_the_build_naming_chapter_and_cell(tmp_path):
-    write_chapter(tmp_path, "99_broken", "x = 1", "raise ValueError('the claim does not hold')")
-    with pytest.raises(build.BuildError) as failure:
-        build.execute(tmp_path, "99_broken", {"PROFILE": "quick"})
-    message = str(failure.value)
-    assert "99_broken" in message and "ValueError: the claim does not hold" in message
-    assert "code cell 4" in message  # papermill inserts the injected-parameters cell
 
 
 def test_report_flags_chapters_over_budget():
@@ -212,15 +177,6 @@ def test_a_real_execution_is_recorded_then_skipped(tmp_path, capsys):
     assert "97_tiny" in fingerprints.load(tmp_path)
     assert run(tmp_path) == 0
     assert "97_tiny: up to date, not executed again" in capsys.readouterr().out
-
-
-def test_chapters_execute_with_static_explorers(tmp_path):
-    write_chapter(
-        tmp_path,
-        "98_explorer",
-        "from deepinside import interactive\nassert interactive.is_static()",
-    )
-    assert build.execute(tmp_path, "98_explorer", {"PROFILE": "quick"}).ok
 
 
 def test_html_only_and_no_html_exclude_each_other(capsys):

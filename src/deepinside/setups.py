@@ -5,8 +5,9 @@ chapter, next to its parameters cell.
 
 - Part I (Chapters 1–3) studies the same MLP and CNN: a chapter that asks for them with the
   same profile and seed gets the checkpoints an earlier chapter trained.
-- Part II (Chapters 4–6) trains VGG-type networks from :data:`SPATIAL`; Chapter 6 freezes the
-  spatial eigenvectors of Chapter 4's reference network (:func:`universal_filters`).
+- Chapters 4 and 5 train VGG-type networks from :data:`SPATIAL` (:func:`vgg_network`);
+  Chapter 6 trains its own with :func:`train_vgg` and freezes the spatial eigenvectors of
+  Chapter 4's reference network (:func:`universal_filters`).
 - Chapters 5 and 9 train small ResNets (:func:`train_resnet`).
 """
 
@@ -90,6 +91,17 @@ SPATIAL = {
 }  # fmt: skip
 
 
+def adam(settings: dict[str, Any]) -> dict[str, Any]:
+    """The training arguments of Part II and Chapter 7: Adam with the profile's epochs, learning
+    rate and batch size."""
+    return {
+        "epochs": settings["epochs"],
+        "lr": settings["lr"],
+        "optimizer": "adam",
+        "batch_size": settings["batch_size"],
+    }
+
+
 def vgg_network(
     settings: dict[str, Any],
     dataset: str,
@@ -132,10 +144,7 @@ def train_vgg(
         test_set,
         seed=seed,
         device=device,
-        epochs=settings["epochs"],
-        lr=settings["lr"],
-        optimizer="adam",
-        batch_size=settings["batch_size"],
+        **adam(settings),
     )
 
 

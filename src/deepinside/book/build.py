@@ -20,22 +20,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
 from pathlib import Path
 
-import nbformat
 import yaml
 
-from ..interactive import STATIC_ENV
-from ..runtime import NO_PROGRESS_ENV, PROFILES
+from ..runtime import PROFILES
 from . import fingerprints, measurements, teaching
+from .execute import BuildError, Run, execute, run_command, sync
 from .imports import module_graph, module_name
 from .toc import toc_chapters
 
@@ -46,21 +42,6 @@ BOOK_BUDGET_S = 900
 # changes to these may change every chapter's output; changes to the tooling change none
 EVERYTHING = ("requirements.txt", "pyproject.toml", "_toc.yml", "_config.yml")
 TOOLING = "src/deepinside/book/"
-
-
-@dataclass
-class Run:
-    chapter: str
-    seconds: float
-    peak_mb: float
-    ok: bool
-    cached: bool = False  # up to date, not executed: its last measurement
-    profile: str = ""
-    date: str = ""
-
-
-class BuildError(RuntimeError):
-    """A step of the build failed; the message says which and why."""
 
 
 def build_dir(root: Path) -> Path:
@@ -98,80 +79,6 @@ def changed_since(root: Path, ref: str) -> list[str]:
     if result.returncode != 0:
         raise BuildError(f"git diff against {ref!r} failed: {result.stderr.strip()}")
     return result.stdout.split()
-
-
-def sync(root: Path, chapters: list[str]) -> None:
-    """Sync each chapter's py:percent source with its paired notebook."""
-    sources = [str(root / "chapters" / f"{c}.py") for c in chapters]
-    _run([sys.executable, "-m", "jupytext", "--sync", "--quiet", *sources], "jupytext --sync")
-
-
-def execute(root: Path, chapter: str, parameters: dict[str, object]) -> Run:
-    """Execute one chapter with papermill into the stage; raise BuildError on failure."""
-    source = root / "chapters" / f"{chapter}.ipynb"
-    target = fingerprints.stage(root) / "chapters" / f"{chapter}.ipynb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "papermill",
-        str(source),
-        str(target),
-        "--kernel",
-        "python3",
-        "--cwd",
-        str(source.parent),
-        "--no-progress-bar",
-    ]
-    for name, value in parameters.items():
-        command += ["-y", f"{name}: {json.dumps(value)}"]
-    env = dict(
-        os.environ,
-        **{NO_PROGRESS_ENV: "1", STATIC_ENV: "1", "PYTHONWARNINGS": "ignore::DeprecationWarning"},
-    )
-    start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-    _, status, usage = os.wait4(process.pid, 0)
-    run = Run(
-        chapter,
-        time.perf_counter() - start,
-        usage.ru_maxrss / 1024,
-        status == 0,
-        profile=str(parameters.get("PROFILE", "")),
-        date=datetime.now().astimezone().isoformat(timespec="seconds"),
-    )
-    if not run.ok:
-        raise BuildError(f"chapter {chapter} failed: {_failing_cell(target) or output[-3000:]}")
-    _hide_injected_parameters(target)
-    return run
-
-
-def _hide_injected_parameters(notebook: Path) -> None:
-    """Keep papermill's injected-parameters cell out of the rendered page."""
-    nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:
-        tags = cell.metadata.get("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            cell.metadata["tags"] = [*tags, "remove-cell"]
-    nbformat.write(nb, notebook)
-
-
-def _failing_cell(notebook: Path) -> str | None:
-    """Where and why an executed notebook stopped, from its first error output."""
-    if not notebook.exists():
-        return None
-    cells = nbformat.read(notebook, as_version=4).cells
-    code = [c for c in cells if c.cell_type == "code"]
-    for number, cell in enumerate(code, start=1):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                first = next((line for line in cell.source.splitlines() if line.strip()), "")
-                return (
-                    f"code cell {number} (starting `{first}`) raised "
-                    f"{out.get('ename')}: {out.get('evalue')}"
-                )
-    return None
 
 
 def cached_run(root: Path, chapter: str) -> Run:
@@ -226,7 +133,7 @@ def build_html(root: Path) -> Path:
     for path in zips.values():  # offered for download by book/teaching.md
         shutil.copy2(path, stage / "book" / "downloads" / path.name)
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    _run(
+    run_command(
         [
             str(jupyter_book),
             "build",
@@ -292,12 +199,6 @@ def record_timings(root: Path, runs: list[Run], chapters: list[str], profile: st
         measurements.read_json(path), executed, chapters, profile, budgets
     )
     fingerprints.write_atomically(path, json.dumps(record, indent=2) + "\n")
-
-
-def _run(command: list[str], what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise BuildError(f"{what} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
 
 
 def parser() -> argparse.ArgumentParser:
