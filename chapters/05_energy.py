@@ -51,7 +51,7 @@ import torch.nn.functional as F
 
 from deepinside import data, energy, models, plotting, runtime, setups, tasks
 from deepinside.linalg import matrix_correlation
-from deepinside.notebook import glue, show_source
+from deepinside.notebook import glue, glue_all, show_source
 from deepinside.runtime import progress
 
 plotting.setup()
@@ -324,15 +324,18 @@ plt.show()
 first_t, last_t = checkpoints[0], checkpoints[-1]
 
 # %%
-glue("energy_linear_c", c_best)
-glue("energy_linear_cnn_corr", float(np.mean(list(per_t.values()))))
-glue("energy_linear_cnn_corr_min", min(per_t.values()))
-glue("energy_linear_first_t", first_t)
-glue("energy_linear_last_t", last_t)
-glue("energy_linear_peak_first", int(linear_profiles[first_t].argmax()) + 1)
-glue("energy_linear_peak_last", int(linear_profiles[last_t].argmax()) + 1)
-glue("energy_linear_pca_first", matrix_correlation(linear_profiles[first_t], lin_lambdas))
-glue("energy_linear_pca_last", matrix_correlation(linear_profiles[last_t], lin_lambdas));
+glue_all(
+    "energy_linear",
+    c=c_best,
+    cnn_corr=float(np.mean(list(per_t.values()))),
+    cnn_corr_min=min(per_t.values()),
+    first_t=first_t,
+    last_t=last_t,
+    peak_first=int(linear_profiles[first_t].argmax()) + 1,
+    peak_last=int(linear_profiles[last_t].argmax()) + 1,
+    pca_first=matrix_correlation(linear_profiles[first_t], lin_lambdas),
+    pca_last=matrix_correlation(linear_profiles[last_t], lin_lambdas),
+);
 
 # %% [markdown]
 # One constant $c =$ {glue:text}`energy_linear_c:.2f` in $s = c\,\eta t$ serves every checkpoint:

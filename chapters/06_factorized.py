@@ -56,7 +56,7 @@ from deepinside.covariance import (
     weight_covariance,
 )
 from deepinside.linalg import eigh_desc
-from deepinside.notebook import glue
+from deepinside.notebook import glue, glue_all
 from deepinside.runtime import progress
 from deepinside.training import TrainedModel, train, trained
 
@@ -202,13 +202,16 @@ ax.legend(fontsize=8)
 plt.show()
 
 # %%
-glue("fact_first", first)
-glue("fact_standard_acc", standard.mean_test_accuracy())
-glue("fact_factorized_acc", sweep[M].mean_test_accuracy())
-glue("fact_acc_ratio", sweep[M].mean_test_accuracy() / standard.mean_test_accuracy())
-glue("fact_m", M)
-glue("fact_smallest_m", min(sweep))
-glue("fact_smallest_m_acc", sweep[min(sweep)].mean_test_accuracy())
+glue_all(
+    "fact",
+    first=first,
+    standard_acc=standard.mean_test_accuracy(),
+    factorized_acc=sweep[M].mean_test_accuracy(),
+    acc_ratio=sweep[M].mean_test_accuracy() / standard.mean_test_accuracy(),
+    m=M,
+    smallest_m=min(sweep),
+    smallest_m_acc=sweep[min(sweep)].mean_test_accuracy(),
+)
 accuracy.round(1)
 
 # %% [markdown]

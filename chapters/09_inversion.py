@@ -57,7 +57,7 @@ import seaborn as sns
 import torch
 
 from deepinside import data, interactive, inversion, models, plotting, runtime, setups, tasks
-from deepinside.notebook import glue, show_source
+from deepinside.notebook import glue, glue_all, show_source
 from deepinside.runtime import progress
 
 plotting.setup()
@@ -435,14 +435,17 @@ under = max(ratio for ratio in ratios if ratio < 1)
 over = max(ratios)
 
 # %%
-glue("inv_mlp_d", d)
-glue("inv_mlp_under_ratio", under)
-glue("inv_mlp_over_ratio", over)
-glue("inv_mlp_under_mi", width_runs[under][0].m_i[-1].item())
-glue("inv_mlp_under_stall", width_runs[under][1])
-glue("inv_mlp_over_mi", width_runs[over][0].m_i[-1].item())
-glue("inv_mlp_start_mi", width_runs[over][0].m_i[0].item())
-glue("inv_mlp_all_matched", all(r.matched for r, _ in width_runs.values()));
+glue_all(
+    "inv_mlp",
+    d=d,
+    under_ratio=under,
+    over_ratio=over,
+    under_mi=width_runs[under][0].m_i[-1].item(),
+    under_stall=width_runs[under][1],
+    over_mi=width_runs[over][0].m_i[-1].item(),
+    start_mi=width_runs[over][0].m_i[0].item(),
+    all_matched=all(r.matched for r, _ in width_runs.values()),
+);
 
 # %% [markdown]
 # With hidden width {glue:text}`inv_mlp_under_ratio` $d$ (under-complete, $d =$
