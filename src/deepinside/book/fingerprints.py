@@ -3,7 +3,9 @@ that changes.
 
 ``_build/stage/fingerprints.json`` maps each chapter to the sha256 of its ``.py`` source, the
 source of every ``deepinside`` module it imports (transitively, see :mod:`.imports`), its
-papermill parameters and the environment lock (``requirements.txt``, ``pyproject.toml``). An
+papermill parameters and the environment lock ``requirements.txt`` (the build's environment is
+made from it alone, the package installed without dependencies, so a change to the tool settings
+of ``pyproject.toml`` executes nothing again). An
 entry is dropped before its chapter executes and written back once it executed successfully.
 """
 
@@ -19,7 +21,7 @@ import nbformat
 
 from .imports import Graph, dependencies, module_path
 
-ENVIRONMENT = ("requirements.txt", "pyproject.toml")
+ENVIRONMENT = ("requirements.txt",)
 
 
 def stage(root: Path) -> Path:
