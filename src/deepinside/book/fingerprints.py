@@ -5,8 +5,8 @@ that changes.
 source of every ``deepinside`` module it imports (transitively, see :mod:`.imports`), its
 papermill parameters and the environment lock ``requirements.txt`` (the build's environment is
 made from it alone, the package installed without dependencies, so a change to the tool settings
-of ``pyproject.toml`` executes nothing again). An
-entry is dropped before its chapter executes and written back once it executed successfully.
+of ``pyproject.toml`` executes nothing again). An entry is dropped before its chapter executes
+and written back once it executed successfully.
 """
 
 from __future__ import annotations
