@@ -453,8 +453,9 @@ dims.round(1)
 #   layers, but it stays below the same-data similarity, and digits fall back toward the baseline.
 #
 # What this supports: at the scale of this profile, channel weights learned on different natural
-# images share directions well beyond chance in every layer, most clearly in layer 2, and nearly as
-# much as two seeds on the same images there. What it does not show: universality in an absolute
+# images share directions well beyond chance in {glue:text}`fact_dataset_above_layers` of the
+# {glue:text}`fact_layers` layers, most clearly in layer 2, and nearly as much as two seeds on the
+# same images there; in layer 1 the baseline is too high for the comparison to tell. What it does not show: universality in an absolute
 # sense (even same-data networks are far from identical beyond layer 2), nor anything about
 # datasets larger than five photographs; the `full` profile compares CIFAR-10 and CIFAR-100 with
 # VGG-11.

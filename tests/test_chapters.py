@@ -101,10 +101,11 @@ def test_factorized_claims():
     g = glued("06_factorized")
     # frozen universal spatial filters keep at least 80 % of the standard network's accuracy
     assert g["fact_factorized_acc"] >= 0.8 * g["fact_standard_acc"]
-    # early layers: same-data seeds and two natural datasets share channel directions beyond chance
+    # layer 1: only same-data seeds clearly exceed the (high) random-eigenvector baseline
     assert g["fact_sim_seed_l1"] >= g["fact_base_seed_l1"] + 0.1
+    assert g["fact_sim_dataset_l1"] < g["fact_base_dataset_l1"] + 0.1
+    # layer 2: same-data seeds and two natural datasets share channel directions beyond chance
     assert g["fact_sim_seed_l2"] >= g["fact_base_seed_l2"] + 0.15
-    assert g["fact_sim_dataset_l1"] > g["fact_base_dataset_l1"]
     assert g["fact_sim_dataset_l2"] >= g["fact_base_dataset_l2"] + 0.15
     assert g["fact_dataset_above_layers"] >= g["fact_layers"] // 2
 
