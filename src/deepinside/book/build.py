@@ -33,7 +33,7 @@ from ..runtime import PROFILES
 from . import fingerprints, measurements, teaching
 from .execute import BuildError, Run, execute, run_command, sync
 from .imports import module_graph, module_name
-from .toc import toc_chapters
+from .toc import add_root_argument, toc_chapters
 
 # budgets of the quick profile on a 2-core CPU: each chapter, its peak memory, the whole book
 BUDGET_S = 180
@@ -204,12 +204,7 @@ def record_timings(root: Path, runs: list[Run], chapters: list[str], profile: st
 def parser() -> argparse.ArgumentParser:
     """The command line of :func:`main`."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--root",
-        type=Path,
-        default=None,
-        help="the repository root (default: the current directory)",
-    )
+    add_root_argument(parser)
     parser.add_argument("--profile", default="quick", choices=PROFILES)
     parser.add_argument(
         "--chapters", nargs="*", help="only these chapters (default: all in _toc.yml)"
@@ -293,7 +288,7 @@ def summary(root: Path, runs: list[Run], chapters: list[str], profile: str) -> N
 def main(argv: list[str] | None = None) -> int:
     cli = parser()
     args = cli.parse_args(argv)
-    root = (args.root or Path.cwd()).resolve()
+    root = args.root.resolve()
     chapters = toc_chapters(root)
     selected = selection(root, args, cli, chapters)
     parameters = parameters_of(args, cli)

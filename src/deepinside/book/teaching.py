@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from .toc import toc_chapters
+from .toc import add_root_argument, toc_chapters
 
 EXERCISE = re.compile(r"^\*\*(\d+)\.\s+(.+?)\*\*", re.M)
 SECTION = "## Exercises"
@@ -142,12 +142,7 @@ def write_copies(chapters: list[Path], out: Path, executed: Path | None = None) 
 def main(argv: list[str] | None = None) -> int:
     """``make teaching``: the copies of every chapter of ``_toc.yml``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--root",
-        type=Path,
-        default=None,
-        help="the repository root (default: the current directory)",
-    )
+    add_root_argument(parser)
     parser.add_argument("--out", type=Path, help="default: ROOT/_build/teaching")
     parser.add_argument(
         "--executed",
@@ -156,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         "(default: ROOT/_build/stage/chapters)",
     )
     args = parser.parse_args(argv)
-    root = (args.root or Path.cwd()).resolve()
+    root = args.root.resolve()
     executed = args.executed or root / "_build" / "stage" / "chapters"
     chapters = [root / "chapters" / f"{c}.ipynb" for c in toc_chapters(root)]
     try:

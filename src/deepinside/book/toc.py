@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import yaml
@@ -32,3 +33,14 @@ def toc_chapters(root: Path) -> list[str]:
     """
     toc = root if root.is_file() else root / "_toc.yml"
     return [Path(e).name for e in toc_files(toc) if e.startswith("chapters/")]
+
+
+def add_root_argument(parser: argparse.ArgumentParser) -> None:
+    """``--root``, the repository root, for the tooling's command lines (default: the current
+    directory, when the command runs)."""
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path("."),
+        help="the repository root (default: the current directory)",
+    )
