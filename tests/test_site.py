@@ -47,8 +47,23 @@ THEME_NOISE = ("Identifier 'THEBE_JS_URL' has already been declared", "Got inval
 # What a page reports once MathJax is done: its figures, formulas and any error output.
 INSPECT = """
 const done = arguments[arguments.length - 1];
-const ready = window.MathJax && MathJax.startup ? MathJax.startup.promise : Promise.resolve();
-ready.then(() => {
+// MathJax loads after the page: wait (at most 20 s) until it has started, then until its first
+// typesetting is done, so that a slow start is not mistaken for unrendered formulas
+const started = new Promise(resolve => {
+  const deadline = Date.now() + 20000;
+  const poll = () => {
+    const hasMath = document.querySelector(".math") !== null;
+    if (!hasMath || (window.MathJax && MathJax.startup && MathJax.startup.promise)) {
+      resolve(hasMath ? MathJax.startup.promise : null);
+    } else if (Date.now() > deadline) {
+      resolve(null);
+    } else {
+      setTimeout(poll, 100);
+    }
+  };
+  poll();
+});
+started.then(() => {
   const article = document.querySelector("article") || document.body;
   const images = [...article.querySelectorAll("img")];
   const math = [...article.querySelectorAll(".math")];
