@@ -171,7 +171,7 @@ def patch_agop(
     p, n, r = u_train.shape
     alpha = alpha.to(u_train)
     outer = torch.zeros(r, r, dtype=torch.float64)
-    total = torch.zeros(0)
+    total = torch.zeros(0)  # replaced at the first column block of every row block
     for xs, ts in _blocks(p, u_x.shape[1], n):  # images x (rows) against train images t
         a, b = kernel.gradient_terms(u_x[:, xs], u_train[:, ts])
         h = torch.stack(
