@@ -54,6 +54,66 @@ def test_conv_covariance_counts_positions_as_samples():
     np.testing.assert_allclose(streamed.numpy(), samples.T @ samples / len(samples), atol=1e-10)
 
 
+def brute_force_covariance(activation):
+    """E[φφᵀ] over every (image, position) sample, from an explicit list of samples."""
+    a = activation.double()
+    if a.ndim == 2:
+        samples = a.numpy()
+    else:
+        samples = np.stack(
+            [
+                a[b, :, i, j].numpy()
+                for b in range(a.shape[0])
+                for i in range(a.shape[2])
+                for j in range(a.shape[3])
+            ]
+        )
+    return samples.T @ samples / len(samples)
+
+
+def test_several_conv_layers_in_one_call_each_divided_by_its_own_sample_count():
+    # Two conv layers with different spatial sizes (10×10, then 8×8) in one call: each layer
+    # must be averaged over its own positions, as one call per layer and a brute force do.
+    images = random_images(n=7)
+    net = models.cnn([1, 6, 4], image_size=12, kernel_size=3, stride=1)
+    together = cov.activation_covariances(net, images, [1, 3], batch_size=3)
+    alone = [cov.activation_covariances(net, images, [i], batch_size=3)[0] for i in (1, 3)]
+    with torch.no_grad():
+        h1 = net[:2](images.x)
+        h2 = net[:4](images.x)
+    assert h1.shape[-1] != h2.shape[-1]
+    for c, single, h in zip(together, alone, (h1, h2)):
+        np.testing.assert_allclose(c.numpy(), single.numpy(), atol=1e-12)
+        np.testing.assert_allclose(c.numpy(), brute_force_covariance(h), atol=1e-10)
+
+
+def test_centered_covariance_is_numpys_biased_covariance():
+    images = random_images()
+    net = models.cnn([1, 6, 4], image_size=12, kernel_size=3, stride=1)
+    (c,) = cov.activation_covariances(net, images, [3], centered=True, batch_size=4)
+    with torch.no_grad():
+        samples = cov.as_samples(net[:4](images.x)).double().numpy()
+    np.testing.assert_allclose(c.numpy(), np.cov(samples.T, bias=True), atol=1e-10)
+
+
+def test_centered_cross_covariance():
+    images = random_images()
+    a, b = models.mlp([144, 8, 10]), models.mlp([144, 5, 10])
+    (cross,) = cov.activation_covariances(a, images, [2], other=b, centered=True, batch_size=6)
+    with torch.no_grad():
+        pa = torch.relu(images.x.flatten(1) @ a[1].weight.T).double().numpy()
+        pb = torch.relu(images.x.flatten(1) @ b[1].weight.T).double().numpy()
+    expected = np.cov(pa.T, pb.T, bias=True)[:8, 8:]
+    np.testing.assert_allclose(cross.numpy(), expected, atol=1e-6)  # float32 forward passes
+
+
+def test_cross_covariance_needs_the_same_number_of_samples():
+    images = random_images(n=4)
+    net = models.cnn([1, 6, 4], image_size=12, kernel_size=3, stride=1)
+    with pytest.raises(ValueError, match="spatial size"):
+        cov.activation_covariances(net, images, [1], other_layers=[3])
+
+
 def test_cross_covariance_between_two_networks():
     images = random_images()
     a, b = models.mlp([144, 8, 10]), models.mlp([144, 5, 10])

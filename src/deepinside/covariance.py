@@ -3,7 +3,8 @@
 Conventions used throughout the book:
 
 - Covariances are **uncentered** second moments, E[φ(x) φ(x)ᵀ]: the mean is not
-  subtracted (as if a normalization layer made it zero).
+  subtracted (as if a normalization layer made it zero), unless asked for
+  (``centered=True``).
 - For convolutional activations of shape (B, C, H, W), every spatial position is
   one more sample: the covariance is C × C, over channels only.
 - The weight covariance of a layer with n neurons is C = (1/n) WᵀW, where a
@@ -61,34 +62,60 @@ def activation_covariances(
     other: nn.Sequential | None = None,
     other_layers: Sequence[int] | None = None,
     *,
+    centered: bool = False,
     device: torch.device | str = "cpu",
     batch_size: int = 500,
 ) -> list[torch.Tensor]:
-    """Uncentered (cross-)covariances E[φ(x) ψ(x)ᵀ], accumulated batch by batch.
+    """(Cross-)covariances E[φ(x) ψ(x)ᵀ], accumulated batch by batch.
 
     φ is the output of ``model[i]`` for i in ``layers``; ψ that of ``other`` at
-    ``other_layers`` (default: ``model`` itself at the same layers). Returns one
-    float64 matrix of shape (C_φ, C_ψ) per layer, on the CPU.
+    ``other_layers`` (default: ``model`` itself at the same layers). Uncentered by
+    default; ``centered=True`` subtracts the means, E[φψᵀ] − E[φ] E[ψ]ᵀ. Each layer is
+    divided by its own number of samples (images × positions for a convolution).
+    Returns one float64 matrix of shape (C_φ, C_ψ) per layer, on the CPU.
     """
     other = model if other is None else other
     other_layers = list(layers) if other_layers is None else list(other_layers)
     if len(other_layers) != len(layers):
         raise ValueError(f"{len(layers)} layers but {len(other_layers)} other_layers")
     model.eval(), other.eval()
-    sums: list[torch.Tensor] = []
-    count = 0
+    same = other is model and other_layers == list(layers)
+    moments = [_Moments() for _ in layers]
     for x, _ in progress(images.loader(batch_size), desc="activation covariance"):
         x = x.to(device)
         phis = [as_samples(a).double() for a in representations(model, x, layers)]
         psis = (
             phis
-            if other is model and other_layers == list(layers)
+            if same
             else [as_samples(a).double() for a in representations(other, x, other_layers)]
         )
-        products = [phi.T @ psi for phi, psi in zip(phis, psis)]
-        sums = products if not sums else [s + p for s, p in zip(sums, products)]
-        count += phis[0].shape[0]
-    return [(s / count).cpu() for s in sums]
+        for moment, phi, psi in zip(moments, phis, psis):
+            moment.add(phi, psi)
+    return [moment.covariance(centered) for moment in moments]
+
+
+class _Moments:
+    """Running sums of φψᵀ, φ and ψ over samples, for one layer."""
+
+    def __init__(self) -> None:
+        self.count, self.product, self.sum_phi, self.sum_psi = 0, 0.0, 0.0, 0.0
+
+    def add(self, phi: torch.Tensor, psi: torch.Tensor) -> None:
+        if phi.shape[0] != psi.shape[0]:
+            raise ValueError(
+                f"the two representations have {phi.shape[0]} and {psi.shape[0]} samples per "
+                "batch: compare layers with the same spatial size"
+            )
+        self.count += phi.shape[0]
+        self.product = self.product + phi.T @ psi
+        self.sum_phi = self.sum_phi + phi.sum(0)
+        self.sum_psi = self.sum_psi + psi.sum(0)
+
+    def covariance(self, centered: bool) -> torch.Tensor:
+        c = self.product / self.count
+        if centered:
+            c = c - torch.outer(self.sum_phi, self.sum_psi) / self.count**2
+        return c.cpu()
 
 
 # --- weights ---------------------------------------------------------------------------
