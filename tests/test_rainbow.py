@@ -52,3 +52,45 @@ def test_generated_network_keeps_most_of_the_accuracy():
         training.accuracy(rainbow.retrain_classifier(generated, small_train, steps=100), test)
         > acc - 5
     )
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: models.mlp([144, 24, 16, 10]),
+        lambda: models.cnn([1, 6, 5], image_size=12, kernel_size=3, stride=1),
+    ],
+)
+def test_sampling_a_permutation_regenerates_the_reference_exactly(monkeypatch, build):
+    # If "sampling" returned the reference's own neurons in a shuffled order, alignment must
+    # find that permutation at every layer and the generated network must be the reference.
+    torch.manual_seed(0)
+    reference = build()
+    images = data.ImageSet("gaussian", torch.randn(300, 1, 12, 12), torch.zeros(300).long(), ("0",))
+    g = torch.Generator().manual_seed(0)
+
+    def permuted(weight, neurons=None, generator=None):
+        return weight[torch.randperm(weight.shape[0], generator=g)]
+
+    monkeypatch.setattr(rainbow, "sample_weights", permuted)
+    generated = rainbow.generate(reference, images)
+    fresh = torch.randn(50, 1, 12, 12)
+    with torch.no_grad():
+        expected = reference(fresh)
+        assert torch.allclose(generated(fresh), expected, atol=1e-5 * expected.abs().max())
+        first = models.weight_layers(reference)[0]
+        assert not torch.equal(generated[first].weight, reference[first].weight)
+
+
+def test_sample_from_draws_the_covariance_of_another_network(monkeypatch):
+    reference, source = models.mlp([144, 8, 10]), models.mlp([144, 8, 10])
+    images = data.ImageSet("gaussian", torch.randn(40, 1, 12, 12), torch.zeros(40).long(), ("0",))
+    drawn = []
+    monkeypatch.setattr(
+        rainbow, "sample_weights", lambda weight, generator=None: drawn.append(weight) or weight
+    )
+    generated = rainbow.generate(reference, images, sample_from=source)
+    assert torch.equal(drawn[0], source[1].weight.detach())
+    assert not torch.equal(generated[-1].weight, source[-1].weight)  # the reference's classifier
+    with pytest.raises(ValueError, match="architecture"):
+        rainbow.generate(reference, images, sample_from=models.mlp([144, 8, 8, 10]))

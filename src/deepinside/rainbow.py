@@ -63,22 +63,30 @@ def generate(
     reference: nn.Sequential,
     images: ImageSet,
     generator: torch.Generator | None = None,
+    *,
+    sample_from: nn.Sequential | None = None,
     device: torch.device | str = "cpu",
 ) -> nn.Sequential:
     """A rainbow network of ``reference``'s architecture, aligned on ``images``.
 
-    Every weight layer but the last is sampled; the last (the classifier) is the
-    reference one expressed in the generated coordinates. Each weight layer except the
-    last must be followed by the ReLU whose output is aligned.
+    Every weight layer but the last is sampled from the weight covariance of
+    ``sample_from`` (default: ``reference``; ``reference`` at initialization gives the
+    control whose covariances hold nothing learned). Each generated layer is aligned with
+    ``reference``'s representation, and the last layer (the classifier) is ``reference``'s,
+    expressed in the generated coordinates. Each weight layer except the last must be
+    followed by the ReLU whose output is aligned.
     """
-    generated = copy.deepcopy(reference).to(device)
+    source = reference if sample_from is None else sample_from
     layers = weight_layers(reference)
+    if weight_layers(source) != layers:
+        raise ValueError("sample_from must have the architecture of reference")
+    generated = copy.deepcopy(reference).to(device)
     align = None
     for position, index in enumerate(layers):
-        weight = reference[index].weight.detach()
+        last = position == len(layers) - 1
+        weight = (reference if last else source)[index].weight.detach()
         if align is not None:
             weight = express_in(weight, align.to(weight.device))
-        last = position == len(layers) - 1
         new = weight if last else sample_weights(weight.cpu(), generator=generator)
         generated[index].weight.copy_(new.to(device))
         if not last:
