@@ -79,3 +79,25 @@ def test_linear_cka_equals_the_kernel_formula_and_has_its_invariances():
     q = al.random_orthogonal(8, 8, g)
     assert al.linear_cka(3 * x @ q + 1, y) == pytest.approx(al.linear_cka(x, y))
     assert al.linear_cka(x, x) == pytest.approx(1)
+
+
+def test_subspace_overlap_is_the_mean_squared_cosine_of_scipys_principal_angles():
+    from scipy.linalg import subspace_angles
+
+    g = torch.Generator().manual_seed(3)
+    a, b = al.random_orthogonal(4, 30, g), al.random_orthogonal(4, 30, g)
+    angles = subspace_angles(a.numpy().T, b.numpy().T)
+    assert al.subspace_overlap(a, b) == pytest.approx(np.mean(np.cos(angles) ** 2), abs=1e-12)
+    mixed = al.random_orthogonal(4, 4, g) @ a  # another basis of the same subspace
+    assert al.subspace_overlap(a, mixed) == pytest.approx(1)
+    with pytest.raises(ValueError, match="shape"):
+        al.subspace_overlap(a, b[:3])
+
+
+def test_subspace_overlap_of_random_subspaces_averages_k_over_d():
+    g = torch.Generator().manual_seed(4)
+    values = [
+        al.subspace_overlap(al.random_orthogonal(5, 40, g), al.random_orthogonal(5, 40, g))
+        for _ in range(2000)
+    ]
+    assert np.mean(values) == pytest.approx(5 / 40, rel=0.05)

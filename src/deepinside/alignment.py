@@ -1,4 +1,4 @@
-"""Comparing two networks: optimal orthogonal alignment, r², linear CKA.
+"""Comparing two networks: optimal orthogonal alignment, r², subspace overlap, linear CKA.
 
 Notation: φ(x) ∈ R^{d₁} and ψ(x) ∈ R^{d₂} are the representations of the same
 input by two networks. The cross-covariance is E[ψ φᵀ] (d₂ × d₁), uncentered, as
@@ -46,6 +46,20 @@ def random_orthogonal(
     q, r = torch.linalg.qr(g)
     q = q * torch.sign(torch.diagonal(r))  # the sign fix makes the law uniform
     return q if rows >= cols else q.T
+
+
+def subspace_overlap(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean squared cosine of the principal angles between the row spaces of ``a`` and ``b``.
+
+    Both are k × d with orthonormal rows (e.g. the top k eigenvectors of two networks). The
+    value is ‖a bᵀ‖²_F / k: 1 for the same subspace, whatever the basis chosen in it (so it
+    ignores eigenvectors that swap or mix among close eigenvalues), 0 for orthogonal ones,
+    and k/d on average for two independent uniformly random subspaces.
+    """
+    _check_matrix(a, "a"), _check_matrix(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b differ in shape: {tuple(a.shape)}, {tuple(b.shape)}")
+    return float(torch.linalg.matrix_norm(a.double() @ b.double().T) ** 2 / a.shape[0])
 
 
 def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
