@@ -75,9 +75,10 @@ def test_every_number_cited_in_the_prose_is_glued(chapter):
         re.sub(r"\\\{[^}]*\\\}", "[a-z0-9_]+", re.escape(name))
         for name in re.findall(r"glue\(\s*f?\"([^\"]+)\"", code)
     ]
-    # glue_all("prefix", key=value, ...) glues prefix_key
-    for call in re.finditer(r"glue_all\(\s*\"(\w+)\",(.*?)\)\n", code, re.S):
-        patterns += [f"{call[1]}_{key}" for key in re.findall(r"(\w+)=", call[2])]
+    # glue_all("prefix", key=value, ...) glues prefix_key; an f-string prefix as above
+    for call in re.finditer(r"glue_all\(\s*f?\"([^\"]+)\",(.*?)\)\n", code, re.S):
+        prefix = re.sub(r"\\\{[^}]*\\\}", "[a-z0-9_]+", re.escape(call[1]))
+        patterns += [f"{prefix}_{key}" for key in re.findall(r"(\w+)=", call[2])]
     assert cited, "the prose cites no computed number"
     missing = sorted(n for n in cited if not any(re.fullmatch(p, n) for p in patterns))
     assert not missing, f"cited but never glued: {missing}"
