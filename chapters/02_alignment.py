@@ -52,7 +52,7 @@ import torch
 from deepinside import alignment as al
 from deepinside import covariance as cov
 from deepinside import linalg, models, plotting, runtime, setups
-from deepinside.notebook import glue, show_source
+from deepinside.notebook import glue, glue_all, show_source
 
 plotting.setup()
 session = runtime.start(PROFILE, SEED, DEVICE, setups.PART1)
@@ -109,76 +109,130 @@ for name in first:
 show_source(al.orthogonal_alignment)
 
 # %%
-def layer_statistics(net_a, net_b, images):
+def layer_statistics(net_a, net_b, images, centered=False):
     """Per hidden layer: E[ψ φᵀ] (b against a) and the energies E‖φ‖², E‖ψ‖² on ``images``."""
     layers = models.hidden_layers(net_a)
-    cross = cov.activation_covariances(net_b, images, layers, other=net_a, device=device)
-    own_a = cov.activation_covariances(net_a, images, layers, device=device)
-    own_b = cov.activation_covariances(net_b, images, layers, device=device)
+    options = {"centered": centered, "device": device}
+    cross = cov.activation_covariances(net_b, images, layers, other=net_a, **options)
+    own_a = cov.activation_covariances(net_a, images, layers, **options)
+    own_b = cov.activation_covariances(net_b, images, layers, **options)
     return [
-        {
-            "cross": c,
-            "cov_a": a,
-            "cov_b": b,
-            "energy_a": a.trace().item(),
-            "energy_b": b.trace().item(),
-        }
+        {"cross": c, "cov_a": a, "cov_b": b, "energy_a": a.trace().item(), "energy_b": b.trace().item()}
         for c, a, b in zip(cross, own_a, own_b)
     ]
 
 
-stats = {
-    (name, split): layer_statistics(first[name].model, second[name].model, images)
+# The pair of interest and its controls: the same two architectures before training, and a
+# trained network against an untrained one.
+pairs = {
+    name: {
+        "trained": (first[name].model, second[name].model),
+        "untrained": (first[name].initial, second[name].initial),
+        "trained vs untrained": (first[name].model, second[name].initial),
+    }
     for name in first
-    for split, images in (("train", train_set), ("test", test_set))
 }
-aligns = {
-    name: [al.orthogonal_alignment(s["cross"]) for s in stats[name, "train"]] for name in first
+splits = {"train": train_set, "test": test_set}
+stats = {
+    (name, pair, split, centered): layer_statistics(a, b, images, centered)
+    for name in first
+    for pair, (a, b) in pairs[name].items()
+    for split, images in splits.items()
+    for centered in (False, True)
+}
+aligns = {  # fitted on the training images
+    key[:2] + key[3:]: [al.orthogonal_alignment(s["cross"]) for s in layers]
+    for key, layers in stats.items()
+    if key[2] == "train"
 }
 rng = torch.Generator().manual_seed(SEED)
 
 rows = []
-for name in first:
-    for k, align in enumerate(aligns[name], start=1):
-        baselines = {
-            "aligned": align,
-            "identity": torch.eye(*align.shape, dtype=align.dtype),
-            "random rotation": al.random_orthogonal(*align.shape, rng),
-        }
-        for split in ("train", "test"):
-            s = stats[name, split][k - 1]
-            for method, matrix in baselines.items():
-                rows.append(
-                    {
-                        "network": name.upper(),
-                        "layer": k,
-                        "split": split,
-                        "method": method,
-                        "r2": al.r2(matrix, s["cross"], s["energy_a"], s["energy_b"]),
-                    }
-                )
-
+for (name, pair, split, centered), layers in stats.items():
+    for k, s in enumerate(layers, start=1):
+        align = aligns[name, pair, centered][k - 1]
+        methods = {"aligned": align}
+        if pair == "trained":
+            methods["identity"] = torch.eye(*align.shape, dtype=align.dtype)
+            methods["random rotation"] = al.random_orthogonal(*align.shape, rng)
+        for method, matrix in methods.items():
+            rows.append(
+                {
+                    "network": name.upper(),
+                    "pair": pair,
+                    "layer": k,
+                    "split": split,
+                    "centered": centered,
+                    "method": method,
+                    "r2": al.r2(matrix, s["cross"], s["energy_a"], s["energy_b"]),
+                }
+            )
 r2_table = pd.DataFrame(rows)
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
-for ax, name in zip(axes, ["MLP", "CNN"]):
-    test_rows = r2_table[(r2_table.network == name) & (r2_table.split == "test")]
-    pivot = test_rows.pivot(index="layer", columns="method", values="r2")
-    pivot[["aligned", "identity", "random rotation"]].plot.bar(ax=ax, rot=0)
-    ax.set(title=f"{name}: r² on held-out images", ylabel="r²", xlabel="hidden layer")
-    ax.axhline(0, color="k", lw=0.8)
+
+
+def r2_of(name, k, pair="trained", split="test", method="aligned", centered=False):
+    """One r² of the table."""
+    row = r2_table.query(
+        "network == @name and layer == @k and pair == @pair and split == @split"
+        " and method == @method and centered == @centered"
+    )
+    return row.r2.item()
+
+
+fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharey=True)
+bars = [
+    ("trained", "aligned"),
+    ("untrained", "aligned"),
+    ("trained vs untrained", "aligned"),
+    ("trained", "identity"),
+    ("trained", "random rotation"),
+]
+for row, centered in enumerate((False, True)):
+    for ax, name in zip(axes[row], ["MLP", "CNN"]):
+        table = pd.DataFrame(
+            {
+                f"{pair}, {method}": [r2_of(name, k, pair, "test", method, centered) for k in (1, 2)]
+                for pair, method in bars
+            },
+            index=[1, 2],
+        )
+        table.plot.bar(ax=ax, rot=0, legend=row == 0 and name == "CNN")
+        kind = "centered" if centered else "uncentered"
+        ax.set(title=f"{name}: {kind} r², held-out images", ylabel="r²", xlabel="hidden layer")
+        ax.axhline(0, color="k", lw=0.8)
+axes[0, 1].legend(fontsize="small", loc="lower left", bbox_to_anchor=(1.02, 0))
 fig.tight_layout()
 
-r2_of = lambda name, k, split, method: r2_table.query(
-    "network == @name and layer == @k and split == @split and method == @method"
-).r2.item()
-glue("align_mlp_r2_l1_test", r2_of("MLP", 1, "test", "aligned"))
-glue("align_mlp_r2_l2_test", r2_of("MLP", 2, "test", "aligned"))
-glue("align_mlp_r2_l1_train", r2_of("MLP", 1, "train", "aligned"))
-glue("align_mlp_r2_l1_identity", r2_of("MLP", 1, "test", "identity"))
-glue("align_mlp_r2_l1_random", r2_of("MLP", 1, "test", "random rotation"))
-glue("align_cnn_r2_l1_test", r2_of("CNN", 1, "test", "aligned"))
-glue("align_cnn_r2_l2_test", r2_of("CNN", 2, "test", "aligned"))
-r2_table.pivot_table(index=["network", "layer", "method"], columns="split", values="r2").round(3)
+for name in ("mlp", "cnn"):
+    net = name.upper()
+    glue_all(
+        f"align_{name}",
+        r2_l1_test=r2_of(net, 1),
+        r2_l2_test=r2_of(net, 2),
+        cr2_l1_test=r2_of(net, 1, centered=True),
+        cr2_l2_test=r2_of(net, 2, centered=True),
+        untrained_r2_l1_test=r2_of(net, 1, "untrained"),
+        untrained_r2_l2_test=r2_of(net, 2, "untrained"),
+        untrained_cr2_l1_test=r2_of(net, 1, "untrained", centered=True),
+        untrained_cr2_l2_test=r2_of(net, 2, "untrained", centered=True),
+    )
+glue_all(
+    "align_mlp",
+    r2_l1_train=r2_of("MLP", 1, split="train"),
+    r2_l1_identity=r2_of("MLP", 1, method="identity"),
+    r2_l1_random=r2_of("MLP", 1, method="random rotation"),
+)
+glue("align_untrained_r2_l1_test", r2_of("MLP", 1, "untrained"))
+glue("align_untrained_r2_l2_test", r2_of("MLP", 2, "untrained"))
+glue("align_trained_untrained_r2_l1_test", r2_of("MLP", 1, "trained vs untrained"))
+trained_aligned = r2_table.query("pair == 'trained' and method == 'aligned'")
+by_split = trained_aligned.pivot_table(
+    index=["network", "layer", "centered"], columns="split", values="r2"
+)
+glue("align_max_overfit_gap", (by_split.train - by_split.test).max())
+r2_table.query("split == 'test'").pivot_table(
+    index=["network", "layer", "pair", "method"], columns="centered", values="r2"
+).round(3)
 
 # %% [markdown]
 # On held-out images the rotation fitted on the training images explains
@@ -187,10 +241,27 @@ r2_table.pivot_table(index=["network", "layer", "method"], columns="split", valu
 # and {glue:text}`align_cnn_r2_l2_test:.3f`). Without alignment, matching neuron $i$ with neuron
 # $i$, the same measure is only {glue:text}`align_mlp_r2_l1_identity:.3f`, and a random rotation
 # gives {glue:text}`align_mlp_r2_l1_random:.3f`. The identity baseline is not zero because ReLU
-# outputs are non-negative: both representations share a large mean direction. On the training
-# images the aligned value is {glue:text}`align_mlp_r2_l1_train:.3f`, almost the same as on the
-# test images: with a few hundred channels and thousands of images (and, for convolutions, many
-# positions per image), the rotation does not overfit here.
+# outputs are non-negative: both representations share a large mean direction.
+#
+# High aligned $r^2$ alone does not show that the two networks *learned* the same thing. The
+# controls (second to fourth bars) answer what architecture and data give without learning. Two
+# **untrained** networks, aligned the same way, already reach
+# {glue:text}`align_untrained_r2_l1_test:.3f` and {glue:text}`align_untrained_r2_l2_test:.3f` in
+# the MLP's two layers, and a trained network against an untrained one
+# {glue:text}`align_trained_untrained_r2_l1_test:.3f` in the first: a random ReLU layer keeps much
+# of the structure of its input, so two layers fed the same images are already close to rotations
+# of each other. Centering removes the shared mean direction and widens the gap (bottom row): the
+# centered $r^2$ of the trained MLPs is {glue:text}`align_mlp_cr2_l1_test:.3f` and
+# {glue:text}`align_mlp_cr2_l2_test:.3f`, against {glue:text}`align_mlp_untrained_cr2_l1_test:.3f`
+# and {glue:text}`align_mlp_untrained_cr2_l2_test:.3f` for the untrained pair. So most of the
+# uncentered $r^2$ comes from architecture and data; what training adds is the difference between
+# the trained and the untrained pairs, largest in the second layer and once centered.
+#
+# On the training images the aligned values are almost the same as on the test images: the
+# largest difference, over both networks, both layers and both centerings, is
+# {glue:text}`align_max_overfit_gap:.3f`. With a few hundred channels and thousands of images (and,
+# for convolutions, many positions per image), the rotation does not overfit here; Exercise 2
+# shows what happens with 50 images.
 #
 # ## Comparing principal directions
 #
@@ -210,10 +281,10 @@ def eigen_match(e1, e2, align):
     return m, m.diagonal()[:10].mean().item()
 
 
-def show_matches(title, pairs):
+def show_matches(title, maps):
     """Heat maps of eigenvector matches: one column per (label, matrix) pair."""
-    fig, axes = plt.subplots(1, len(pairs), figsize=(3.3 * len(pairs), 3.3))
-    for ax, (label, m) in zip(axes, pairs):
+    fig, axes = plt.subplots(1, len(maps), figsize=(3.3 * len(maps), 3.3))
+    for ax, (label, m) in zip(axes, maps):
         image = ax.imshow(m.numpy(), cmap="cividis", vmin=0, vmax=1)
         ax.set(title=label, xlabel="rank, network 1")
     axes[0].set_ylabel("rank, network 2")
@@ -221,57 +292,115 @@ def show_matches(title, pairs):
     fig.suptitle(title, y=1.02)
 
 
-act_pairs, diag = [], {}
-for k, (align, s) in enumerate(zip(aligns["mlp"], stats["mlp", "train"]), start=1):
-    _, e1 = linalg.eigh_desc(s["cov_a"])
-    _, e2 = linalg.eigh_desc(s["cov_b"])
-    m, diag["act", k, "aligned"] = eigen_match(e1, e2, align)
-    m0, diag["act", k, "identity"] = eigen_match(e1, e2, torch.eye(*align.shape, dtype=align.dtype))
-    act_pairs += [(f"layer {k}, aligned", m), (f"layer {k}, not aligned", m0)]
-show_matches("MLP activation eigenvectors, |E₂ A E₁ᵀ|", act_pairs)
+diag, act_maps = {}, []
+for pair in ("trained", "untrained"):
+    train_stats = stats["mlp", pair, "train", False]
+    for k, (align, s) in enumerate(zip(aligns["mlp", pair, False], train_stats), start=1):
+        _, e1 = linalg.eigh_desc(s["cov_a"])
+        _, e2 = linalg.eigh_desc(s["cov_b"])
+        m, diag["act", pair, k] = eigen_match(e1, e2, align)
+        act_maps.append((f"{pair}, layer {k}", m))
+        if pair == "trained" and k == 1:
+            identity = torch.eye(*align.shape, dtype=align.dtype)
+            m0, diag["act", "not aligned", k] = eigen_match(e1, e2, identity)
+            act_maps.append(("trained, layer 1,\nnot aligned", m0))
+show_matches("MLP activation eigenvectors, |E₂ A E₁ᵀ|", act_maps)
 
-glue("align_mlp_act_diag_l1", diag["act", 1, "aligned"])
-glue("align_mlp_act_diag_l1_identity", diag["act", 1, "identity"]);
+glue("align_mlp_act_diag_l1", diag["act", "trained", 1])
+glue("align_mlp_act_diag_l1_identity", diag["act", "not aligned", 1])
+glue("align_untrained_eig_match", diag["act", "untrained", 1]);
 # %% [markdown]
-# After alignment the leading activation eigenvectors match one to one: the mean of the first ten
-# diagonal entries is {glue:text}`align_mlp_act_diag_l1:.2f` in the first layer, against
-# {glue:text}`align_mlp_act_diag_l1_identity:.2f` without alignment. Further down the spectrum,
-# where eigenvalues are close to each other, eigenvectors can swap or mix within near-degenerate
-# groups and the diagonal blurs.
+# After alignment the leading activation eigenvectors of the trained networks match one to one:
+# the mean of the first ten diagonal entries is {glue:text}`align_mlp_act_diag_l1:.2f` in the
+# first layer, against {glue:text}`align_mlp_act_diag_l1_identity:.2f` without alignment and
+# {glue:text}`align_untrained_eig_match:.2f` for two untrained networks aligned the same way.
+# Further down the spectrum, where eigenvalues are close to each other, eigenvectors can swap or
+# mix within near-degenerate groups and the diagonal blurs.
 #
 # The weights can be compared the same way. A weight eigenvector $u$ of the first network's
 # second layer acts on $\varphi$ by $\langle u, \varphi\rangle = \langle Au, A\varphi\rangle
 # \approx \langle Au, \psi\rangle$: again we compare $Au$ with the second network's weight
 # eigenvector $v$, where $A$ is now the alignment of the layer's *input*. The first layer reads
 # pixels, the same coordinates for both networks, so it needs no alignment at all.
-
-# %%
-weight_pairs = []
-mlp_1, mlp_2 = first["mlp"].model, second["mlp"].model
-for k, index in enumerate(models.weight_layers(mlp_1)[:-1], start=1):
-    _, v1 = cov.weight_spectrum(mlp_1[index])
-    _, v2 = cov.weight_spectrum(mlp_2[index])
-    identity = torch.eye(v1.shape[1], dtype=v1.dtype)
-    align = identity if k == 1 else aligns["mlp"][k - 2]
-    m, diag["w", k, "aligned"] = eigen_match(v1, v2, align)
-    m0, diag["w", k, "identity"] = eigen_match(v1, v2, identity)
-    weight_pairs += [(f"layer {k}" + (" (pixels)" if k == 1 else ", aligned"), m)]
-    if k > 1:
-        weight_pairs += [(f"layer {k}, not aligned", m0)]
-show_matches("MLP weight eigenvectors", weight_pairs)
-
-glue("align_mlp_weight_diag_l1", diag["w", 1, "aligned"])
-glue("align_mlp_weight_diag_l2", diag["w", 2, "aligned"])
-glue("align_mlp_weight_diag_l2_identity", diag["w", 2, "identity"]);
+#
+# Beyond single eigenvectors, Chapter 1 counted the eigenvalues beyond the Marchenko–Pastur bulk,
+# the learned directions. Are those *subspaces* shared? For the top $k$ eigenvectors $V_1, V_2$
+# (as rows) of the two networks, with $k$ the first network's count beyond the bulk, the mean
+# squared cosine of the principal angles between the two subspaces is
+# $\|V_2 A V_1^\top\|_F^2 / k$: 1 for the same subspace in any basis (so swaps within
+# near-degenerate groups do not matter), and $k/d$ on average for random subspaces of
+# dimension $k$ in $\mathbb{R}^d$.
 
 # %% [markdown]
-# The first-layer weight eigenvectors largely agree without any alignment (mean leading diagonal
-# {glue:text}`align_mlp_weight_diag_l1:.2f`): both networks learned the same input directions.
-# In the second layer the agreement appears only after aligning its input
-# ({glue:text}`align_mlp_weight_diag_l2:.2f` against
-# {glue:text}`align_mlp_weight_diag_l2_identity:.2f`). The learned, informative directions of the
-# previous chapter, those beyond the Marchenko–Pastur bulk, are shared by networks trained from
-# different seeds.
+# In code, from the package itself:
+
+# %% tags=["hide-input"]
+show_source(al.subspace_overlap)
+
+
+# %%
+def weight_comparison(pair, k, index):
+    """Leading-diagonal match and top-k subspace overlap of layer ``index``'s weight eigenvectors."""
+    net_a, net_b = pairs["mlp"][pair]
+    _, v1 = cov.weight_spectrum(net_a[index])
+    _, v2 = cov.weight_spectrum(net_b[index])
+    identity = torch.eye(v1.shape[1], dtype=v1.dtype)
+    align = identity if k == 1 else aligns["mlp", pair, False][k - 2]
+    trained = first["mlp"]
+    variance = float((cov.weight_matrix(trained.initial[index]) ** 2).mean())
+    values = cov.weight_spectrum(trained.model[index])[0]
+    learned = cov.count_outside_bulk(values, v1.shape[1] / len(values), variance)
+    m, leading = eigen_match(v1, v2, align)
+    return m, {
+        "pair": pair,
+        "layer": k,
+        "leading diagonal": leading,
+        "not aligned": eigen_match(v1, v2, identity)[1],
+        "k (beyond the bulk)": learned,
+        "subspace overlap": al.subspace_overlap(v1[:learned] @ align.T, v2[:learned]),
+        "chance k/d": learned / v1.shape[1],
+    }
+
+
+weight_maps, weight_rows = [], []
+for pair in ("trained", "untrained"):
+    for k, index in enumerate(models.weight_layers(first["mlp"].model)[:-1], start=1):
+        m, row = weight_comparison(pair, k, index)
+        weight_maps.append((f"{pair}, layer {k},\n" + ("pixels" if k == 1 else "aligned"), m))
+        weight_rows.append(row)
+show_matches("MLP weight eigenvectors", weight_maps)
+weight_table = pd.DataFrame(weight_rows).set_index(["pair", "layer"])
+
+for k in (1, 2):
+    trained, untrained = weight_table.loc[("trained", k)], weight_table.loc[("untrained", k)]
+    glue(f"align_mlp_weight_diag_l{k}", trained["leading diagonal"])
+    glue(f"align_untrained_weight_diag_l{k}", untrained["leading diagonal"])
+    glue(f"align_mlp_weight_overlap_l{k}", trained["subspace overlap"])
+    glue(f"align_untrained_weight_overlap_l{k}", untrained["subspace overlap"])
+    glue(f"align_mlp_weight_k_l{k}", int(trained["k (beyond the bulk)"]))
+    glue(f"align_weight_chance_l{k}", trained["chance k/d"])
+glue("align_mlp_weight_diag_l2_identity", weight_table.loc[("trained", 2), "not aligned"])
+weight_table.round(3)
+
+# %% [markdown]
+# Here the untrained pair is the decisive control. The first-layer weight eigenvectors of the
+# trained networks agree without any alignment (mean leading diagonal
+# {glue:text}`align_mlp_weight_diag_l1:.2f`, against {glue:text}`align_untrained_weight_diag_l1:.2f`
+# for two untrained networks), and so do the second layer's once its input is aligned
+# ({glue:text}`align_mlp_weight_diag_l2:.2f`, against
+# {glue:text}`align_mlp_weight_diag_l2_identity:.2f` without alignment and
+# {glue:text}`align_untrained_weight_diag_l2:.2f` untrained). The learned subspaces are largely
+# shared: the {glue:text}`align_mlp_weight_k_l1` directions beyond the bulk of the first layer
+# have an overlap of {glue:text}`align_mlp_weight_overlap_l1:.2f` between the two seeds, and the
+# {glue:text}`align_mlp_weight_k_l2` of the second layer
+# {glue:text}`align_mlp_weight_overlap_l2:.2f`, against
+# {glue:text}`align_untrained_weight_overlap_l1:.2f` and
+# {glue:text}`align_untrained_weight_overlap_l2:.2f` for the same number of top directions of
+# untrained networks (chance: {glue:text}`align_weight_chance_l1:.3f` and
+# {glue:text}`align_weight_chance_l2:.3f`). Unlike $r^2$, these weight measures are near chance
+# without learning, so they isolate what training put in the weights: the learned, informative
+# directions of the previous chapter, those beyond the Marchenko–Pastur bulk, are shared by
+# networks trained from different seeds.
 #
 # ## Linear CKA, and what each measure ignores
 #
@@ -306,22 +435,77 @@ for name in first:
                 "network": name.upper(),
                 "layer": k,
                 "other seed": al.linear_cka(x, features(second[name].model, layer, test_set)),
-                "untrained": al.linear_cka(x, features(first[name].initial, layer, test_set)),
+                "own initialization": al.linear_cka(
+                    x, features(first[name].initial, layer, test_set)
+                ),
+                "two untrained": al.linear_cka(
+                    features(first[name].initial, layer, test_set),
+                    features(second[name].initial, layer, test_set),
+                ),
             }
         )
 cka = pd.DataFrame(cka_rows).set_index(["network", "layer"])
 glue("align_mlp_cka_l1", cka.loc[("MLP", 1), "other seed"])
-glue("align_mlp_cka_l1_untrained", cka.loc[("MLP", 1), "untrained"])
+glue("align_mlp_cka_l1_untrained", cka.loc[("MLP", 1), "own initialization"])
+glue("align_mlp_cka_l1_untrained_pair", cka.loc[("MLP", 1), "two untrained"])
 cka.round(3)
 
 # %% [markdown]
-# CKA between the two trained MLPs is {glue:text}`align_mlp_cka_l1:.3f` in the first layer, and
+# CKA between the two trained MLPs is {glue:text}`align_mlp_cka_l1:.3f` in the first layer,
 # {glue:text}`align_mlp_cka_l1_untrained:.3f` between a trained network and its own
-# initialization. Note that the untrained value is far from zero: CKA is dominated by the leading
-# directions of the representations, and a random ReLU layer already keeps much of the input's
-# dominant structure.
+# initialization, and {glue:text}`align_mlp_cka_l1_untrained_pair:.3f` between two untrained
+# networks. Like the uncentered $r^2$, CKA is high without any learning: it is dominated by the
+# leading directions of the representations, and a random ReLU layer already keeps much of the
+# input's dominant structure.
 #
-# The two measures answer different questions:
+# ### Which measures see learning?
+#
+# Each measure, for the trained pair and for the untrained pair (MLP, held-out images for
+# $r^2$ and CKA):
+#
+
+# %%
+def pair_row(measure, trained, untrained):
+    """One measure for the trained and the untrained pair."""
+    return {"measure": measure, "trained pair": trained, "untrained pair": untrained}
+
+
+separation = pd.DataFrame(
+    [
+        pair_row(f"r², layer {k}", r2_of("MLP", k), r2_of("MLP", k, "untrained"))
+        for k in (1, 2)
+    ]
+    + [
+        pair_row(
+            f"centered r², layer {k}",
+            r2_of("MLP", k, centered=True),
+            r2_of("MLP", k, "untrained", centered=True),
+        )
+        for k in (1, 2)
+    ]
+    + [
+        pair_row("linear CKA, layer 1", cka.loc[("MLP", 1), "other seed"], cka.loc[("MLP", 1), "two untrained"]),
+        pair_row(
+            "activation eigenvectors, layer 1", diag["act", "trained", 1], diag["act", "untrained", 1]
+        ),
+    ]
+    + [
+        pair_row(
+            f"{measure}, layer {k}",
+            weight_table.loc[("trained", k), measure],
+            weight_table.loc[("untrained", k), measure],
+        )
+        for measure in ("leading diagonal", "subspace overlap")
+        for k in (1, 2)
+    ]
+).set_index("measure")
+separation["difference"] = separation["trained pair"] - separation["untrained pair"]
+separation.round(3)
+
+# %% [markdown]
+# Of these, the weight-eigenvector measures and the centered $r^2$ of the second layer separate
+# learned structure from what architecture and data give; the uncentered $r^2$ and CKA mostly do
+# not. The two similarity measures also answer different questions:
 #
 # | | aligned $r^2$ | linear CKA |
 # | --- | --- | --- |
@@ -340,8 +524,12 @@ cka.round(3)
 # - Two networks trained from different seeds compute representations that are, to a large
 #   extent, rotations of each other: the optimal rotation $A = UV^\top$ comes from the SVD of the
 #   cross-covariance, and it explains most of the energy on held-out images.
-# - Without alignment, neuron-by-neuron comparisons miss this entirely.
-# - After alignment, the leading activation and weight eigenvectors of the two networks coincide.
+# - So do two *untrained* networks, nearly: a high $r^2$ (or CKA) is what architecture and data
+#   give. Every similarity must be read against that control.
+# - Without alignment, neuron-by-neuron comparisons miss the correspondence entirely.
+# - After alignment, the leading activation and weight eigenvectors of the two trained networks
+#   coincide, and the subspaces beyond the Marchenko–Pastur bulk are shared; for untrained
+#   networks the weight measures stay near chance, so these are the measures of learning.
 # - CKA needs no fitted map but gives no correspondence; it is centered, $r^2$ is not.
 #
 # ## Exercises
@@ -354,6 +542,7 @@ cka.round(3)
 # %% tags=["hide-input"]
 # Solution. A permutation matrix commutes with the ReLU, a general rotation does not, so we use a
 # random permutation: σ(P W₁ x) = P σ(W₁ x), and W₂ Pᵀ undoes it.
+mlp_1, mlp_2 = first["mlp"].model, second["mlp"].model
 perm_net = copy.deepcopy(mlp_1)
 p = torch.eye(mlp_1[1].out_features)[torch.randperm(mlp_1[1].out_features, generator=rng)]
 with torch.no_grad():
@@ -374,7 +563,7 @@ print(f"the alignment is the permutation: {torch.allclose(found.float(), p, atol
 # Solution
 few = train_set.subset(torch.arange(50))
 s_few = layer_statistics(mlp_1, mlp_2, few)[0]
-s_test = stats["mlp", "test"][0]
+s_test = stats["mlp", "trained", "test", False][0]
 a_few = al.orthogonal_alignment(s_few["cross"])
 fit_r2 = al.r2(a_few, s_few["cross"], s_few["energy_a"], s_few["energy_b"])
 test_r2 = al.r2(a_few, s_test["cross"], s_test["energy_a"], s_test["energy_b"])

@@ -80,11 +80,34 @@ def test_alignment_claims():
         assert g[f"align_mlp_r2_{layer}_test"] >= g["align_mlp_r2_l1_identity"] + 0.3
     assert g["align_mlp_r2_l1_test"] >= g["align_mlp_r2_l1_random"] + 0.5
     assert g["align_cnn_r2_l1_test"] >= 0.7 and g["align_cnn_r2_l2_test"] >= 0.7
-    # top aligned eigenvectors match: large diagonal, far above the unaligned comparison
+    # untrained networks align well too (the control), but less than trained ones
+    assert g["align_untrained_r2_l1_test"] >= 0.7 and g["align_untrained_r2_l2_test"] >= 0.7
+    assert g["align_trained_untrained_r2_l1_test"] >= 0.7
+    for net in ("mlp", "cnn"):
+        for layer in ("l1", "l2"):
+            assert g[f"align_{net}_r2_{layer}_test"] > g[f"align_{net}_untrained_r2_{layer}_test"]
+    # centered, the gap widens, most in the second layer
+    assert g["align_mlp_cr2_l2_test"] >= g["align_mlp_untrained_cr2_l2_test"] + 0.2
+    assert g["align_mlp_cr2_l1_test"] >= g["align_mlp_untrained_cr2_l1_test"] + 0.05
+    # the rotation does not overfit
+    assert g["align_max_overfit_gap"] <= 0.02
+    # top aligned activation eigenvectors match, far above unaligned and untrained pairs
     assert g["align_mlp_act_diag_l1"] >= 0.7
     assert g["align_mlp_act_diag_l1"] >= g["align_mlp_act_diag_l1_identity"] + 0.4
+    assert g["align_mlp_act_diag_l1"] >= g["align_untrained_eig_match"] + 0.2
+    # weight eigenvectors and learned subspaces: shared by trained networks, chance untrained
+    for layer in ("l1", "l2"):
+        assert (
+            g[f"align_mlp_weight_diag_{layer}"] >= g[f"align_untrained_weight_diag_{layer}"] + 0.3
+        )
+        assert g[f"align_untrained_weight_overlap_{layer}"] <= 3 * g[f"align_weight_chance_{layer}"]
+        assert g[f"align_mlp_weight_overlap_{layer}"] >= 0.35
     assert g["align_mlp_weight_diag_l2"] >= g["align_mlp_weight_diag_l2_identity"] + 0.4
+    # CKA is high without learning too; it and the uncentered r² separate the pairs little
     assert g["align_mlp_cka_l1"] > g["align_mlp_cka_l1_untrained"]
+    assert g["align_mlp_cka_l1_untrained_pair"] >= 0.7
+    assert g["align_mlp_cka_l1"] - g["align_mlp_cka_l1_untrained_pair"] < 0.2
+    assert g["align_mlp_r2_l1_test"] - g["align_untrained_r2_l1_test"] < 0.2
 
 
 def test_rainbow_claims():
