@@ -62,6 +62,15 @@ def test_chapter_template(chapter):
         assert heading in markdown
 
 
+def _name_pattern(node: ast.expr) -> str:
+    """A regex for the names a string or f-string can take (its fields match identifier parts)."""
+    if isinstance(node, ast.Constant):
+        return re.escape(node.value)
+    return "".join(
+        re.escape(v.value) if isinstance(v, ast.Constant) else "[a-z0-9_]+" for v in node.values
+    )
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_number_cited_in_the_prose_is_glued(chapter):
     nb = jupytext.read(ROOT / "chapters" / f"{chapter}.py")
@@ -76,9 +85,10 @@ def test_every_number_cited_in_the_prose_is_glued(chapter):
         for name in re.findall(r"glue\(\s*f?\"([^\"]+)\"", code)
     ]
     # glue_all("prefix", key=value, ...) glues prefix_key; an f-string prefix as above
-    for call in re.finditer(r"glue_all\(\s*f?\"([^\"]+)\",(.*?)\)\n", code, re.S):
-        prefix = re.sub(r"\\\{[^}]*\\\}", "[a-z0-9_]+", re.escape(call[1]))
-        patterns += [f"{prefix}_{key}" for key in re.findall(r"(\w+)=", call[2])]
+    for call in ast.walk(ast.parse(code)):
+        if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "glue_all":
+            prefix = _name_pattern(call.args[0])
+            patterns += [f"{prefix}_{keyword.arg}" for keyword in call.keywords]
     assert cited, "the prose cites no computed number"
     missing = sorted(n for n in cited if not any(re.fullmatch(p, n) for p in patterns))
     assert not missing, f"cited but never glued: {missing}"
