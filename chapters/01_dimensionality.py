@@ -458,17 +458,23 @@ def plot_weight_spectra(name):
     fig.tight_layout()
 
 
-plot_weight_spectra("mlp")
+def glue_weight_counts(name):
+    """Glue the counts beyond the edge, the bulk shift and the shape of both layers of a network."""
+    for (net_name, k), w in weights.items():
+        if net_name == name:
+            glue_all(
+                f"dim_{name}_l{k}",
+                outside_mp=w["outside"],
+                init_outside_mp=w["init_outside"],
+                outside_trained_variance=w["outside_trained_variance"],
+                bulk_shift=w["bulk_shift"],
+                n=w["n"],
+                d=w["d"],
+            )
 
-for k in (1, 2):
-    w = weights["mlp", k]
-    glue_all(
-        f"dim_mlp_l{k}",
-        outside_mp=w["outside"],
-        init_outside_mp=w["init_outside"],
-        outside_trained_variance=w["outside_trained_variance"],
-        bulk_shift=w["bulk_shift"],
-    );
+
+plot_weight_spectra("mlp")
+glue_weight_counts("mlp")
 # %% [markdown]
 # At initialization the histogram lies on the Marchenko–Pastur curve, and
 # {glue:text}`dim_mlp_l1_init_outside_mp` (layer 1) and {glue:text}`dim_mlp_l2_init_outside_mp`
@@ -603,17 +609,7 @@ interactive.explore(
 
 # %%
 plot_weight_spectra("cnn")
-for k in (1, 2):
-    w = weights["cnn", k]
-    glue_all(
-        f"dim_cnn_l{k}",
-        outside_mp=w["outside"],
-        init_outside_mp=w["init_outside"],
-        outside_trained_variance=w["outside_trained_variance"],
-        bulk_shift=w["bulk_shift"],
-        n=w["n"],
-        d=w["d"],
-    );
+glue_weight_counts("cnn")
 # %% [markdown]
 # The picture is similar but less clean. {glue:text}`dim_cnn_l1_outside_mp` eigenvalues lie beyond
 # the edge in the first layer and {glue:text}`dim_cnn_l2_outside_mp` in the second, against
