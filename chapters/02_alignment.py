@@ -535,7 +535,7 @@ separation = pd.DataFrame(
     ]
     + [
         pair_row(
-            f"{measure}, layer {k}",
+            f"weight eigenvectors ({measure}), layer {k}",
             weight_table.loc[("trained", k), measure],
             weight_table.loc[("untrained", k), measure],
         )
@@ -543,9 +543,11 @@ separation = pd.DataFrame(
         for k in (1, 2)
     ]
 ).set_index("measure")
-separation["1 − value, untrained / trained"] = (1 - separation["untrained pair"]) / (
-    1 - separation["trained pair"]
-)
+# For the similarities that are high without learning, the scale on which learning shows
+similarity = separation.index.str.contains("r²|CKA")
+separation.loc[similarity, "1 − value, untrained / trained"] = (
+    1 - separation["untrained pair"][similarity]
+) / (1 - separation["trained pair"][similarity])
 separation.round(3)
 
 # %% [markdown]
