@@ -270,8 +270,10 @@ pd.DataFrame(
 # $$\mathcal{B}(C, C') = \frac{\operatorname{tr}\big((C^{1/2} C' C^{1/2})^{1/2}\big)}{\sqrt{\operatorname{tr} C\,\operatorname{tr} C'}}
 # \in [0, 1],$$
 #
-# the fidelity of two Gaussian distributions with these covariances: it is 1 exactly when one is
-# a multiple of the other, and it does not change when either is rescaled or both are rotated
+# the Bures similarity of the trace-normalized covariances $\hat C = C / \operatorname{tr} C$ and
+# $\hat C'$: $\mathcal{B} = 1 - \tfrac12 W_2^2$, where $W_2$ is the 2-Wasserstein distance between
+# zero-mean Gaussian distributions with covariances $\hat C$ and $\hat C'$. It is 1 exactly when
+# one covariance is a multiple of the other, and it does not change when either is rescaled or both are rotated
 # alike (`covariance.bures_similarity`, tested for all three). The **baseline** keeps everything
 # about $A_\ell C_\ell A_\ell^\top$ but its eigenvectors: it rotates it at random, $Q A_\ell C_\ell
 # A_\ell^\top Q^\top$, averaged over {glue:text}`fact_rotations` random rotations $Q$. A
@@ -439,8 +441,11 @@ dims.round(1)
 #   channel covariances with similarity {glue:text}`fact_sim_seed_l1:.2f`; trained on
 #   *different* photographs, {glue:text}`fact_sim_dataset_l1:.2f`. The random-eigenvector
 #   baseline is high here, {glue:text}`fact_sim_random_l1:.2f` on average over the pairs,
-#   because this layer has only {glue:text}`fact_inputs_l1` input maps and a concentrated
-#   spectrum: only the same-data comparison clearly exceeds it. Digits
+#   because this layer has few input maps compared with how widely its learned weights spread over
+#   them (participation ratio {glue:text}`fact_dim_l1:.1f` of {glue:text}`fact_inputs_l1`): the
+#   flatter a spectrum relative to its dimension, the closer any rotation of the covariance stays
+#   to it (a spectrum concentrated on one direction would give a low baseline). Only the
+#   same-data comparison clearly exceeds it. Digits
 #   ({glue:text}`fact_sim_digits_l1:.2f`) and random labels ({glue:text}`fact_sim_labels_l1:.2f`)
 #   barely do.
 # - **Layer 2.** Same data: {glue:text}`fact_sim_seed_l2:.2f`; other natural data:
