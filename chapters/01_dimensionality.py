@@ -296,7 +296,7 @@ mlp_act_rank90 = glue("dim_mlp_l1_act_rank90", rank_for(act_clip["mlp", 1]))
 def random_directions_accuracy(name, layer, rank, on, draws=3):
     """Control: accuracy clipped to ``rank`` random orthonormal directions (mean of ``draws``)."""
     model = nets[name].model
-    d = cov.weight_matrix(model[layer]).shape[1] if on == "weights" else widths[name, layer]
+    d = cov.weight_matrix(model[layer]).shape[1] if on == "weights" else len(act_covs[name][layer])
     accuracies = []
     for _ in range(draws):
         basis = al.random_orthogonal(d, d, session.generator).float()
@@ -304,11 +304,6 @@ def random_directions_accuracy(name, layer, rank, on, draws=3):
     return float(np.mean(accuracies))
 
 
-widths = {
-    (name, layer): len(values)
-    for name, spectra in act_spectra.items()
-    for layer, (values, _) in spectra.items()
-}
 mlp_l1_layer = models.hidden_layers(mlp)[0]
 glue("dim_mlp_l1_act_rank90_acc", act_clip["mlp", 1][mlp_act_rank90 - 1])
 glue(
