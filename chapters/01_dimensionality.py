@@ -702,16 +702,23 @@ summary
 # - The uncentered covariance of a representation is accumulated over mini-batches; for
 #   convolutional layers spatial positions are extra samples and the covariance is over channels.
 # - The top eigenvector of an uncentered ReLU representation is its mean direction, trained or
-#   not, so the uncentered participation ratio is tiny either way; centered, training lowers it.
+#   not (cos² {glue:text}`dim_mlp_l1_mean_cos2:.3f` and {glue:text}`dim_mlp_l1_mean_cos2_init:.3f`),
+#   so the uncentered participation ratio is tiny either way; centered, training lowers it
+#   ({glue:text}`dim_mlp_l1_pr_centered_init:.1f` → {glue:text}`dim_mlp_l1_pr_centered:.1f` in the
+#   MLP's first layer).
 # - Representations spread their energy over many directions with a decaying spectrum, but the
-#   classifier needs only a few: clipping to a handful of principal directions keeps most of the
-#   accuracy, and as many random directions keep less.
+#   classifier needs only a few: the top {glue:text}`dim_mlp_l1_act_rank90` principal directions
+#   keep {glue:text}`dim_mlp_l1_act_rank90_acc:.1f` % accuracy, as many random ones
+#   {glue:text}`dim_mlp_l1_act_random_acc:.1f` %.
 # - The weight covariance $\frac1n W^\top W$ of a trained layer is a random Marchenko–Pastur bulk,
-#   the trace of initialization, plus a few learned eigenvalues beyond its edge; networks trained
-#   from two seeds have about the same number of them.
-# - Those learned eigen-directions carry the accuracy: clipping the weights to exactly as many
-#   directions as there are eigenvalues beyond the edge keeps nearly all of it, and as many random
-#   directions keep less.
+#   the trace of initialization, plus a few learned eigenvalues beyond its edge
+#   ({glue:text}`dim_mlp_l1_outside_mp` in the MLP's first layer, against
+#   {glue:text}`dim_mlp_l1_init_outside_mp` at initialization); a second seed has about the same
+#   number of them (at most {glue:text}`dim_outside_seed_max_diff` apart).
+# - Those learned eigen-directions carry the accuracy: clipped to exactly as many directions as
+#   there are eigenvalues beyond the edge, every layer keeps at least
+#   {glue:text}`dim_min_kept_at_count:.1f` % of its accuracy, and as many random directions keep at
+#   least {glue:text}`dim_min_gap_at_count:.1f` points less.
 #
 # The next chapter asks whether two networks trained from different seeds learn the *same*
 # directions.

@@ -575,14 +575,21 @@ separation.round(3)
 #
 # - Two networks trained from different seeds compute representations that are, to a large
 #   extent, rotations of each other: the optimal rotation $A = UV^\top$ comes from the SVD of the
-#   cross-covariance, and it explains most of the energy on held-out images.
-# - So do two *untrained* networks, nearly: a high $r^2$ (or CKA) is what architecture and data
-#   give. Every similarity must be read against that control.
-# - Without alignment, neuron-by-neuron comparisons miss most of the correspondence.
+#   cross-covariance, and it explains most of the energy on held-out images ($r^2$ =
+#   {glue:text}`align_mlp_r2_l1_test:.3f` in the MLP's first layer).
+# - So do two *untrained* networks, nearly ({glue:text}`align_untrained_r2_l1_test:.3f`): a high
+#   $r^2$ (or CKA, {glue:text}`align_mlp_cka_l1_untrained_pair:.3f` untrained) is what
+#   architecture and data give. Every similarity must be read against that control.
+# - Without alignment, neuron-by-neuron comparisons miss most of the correspondence ($r^2$ =
+#   {glue:text}`align_mlp_r2_l1_identity:.3f`).
 # - After alignment, the leading activation and weight eigenvectors of the two trained networks
-#   coincide, and the subspaces beyond the Marchenko–Pastur bulk are shared; for untrained
-#   networks the weight measures stay near chance, so these are the measures of learning.
-# - CKA needs no fitted map but gives no correspondence; it is centered, $r^2$ is not.
+#   match (weight eigenvectors of the second layer: {glue:text}`align_mlp_weight_diag_l2:.2f`,
+#   against {glue:text}`align_untrained_weight_diag_l2:.2f` untrained), and the subspaces beyond
+#   the Marchenko–Pastur bulk are partly shared ({glue:text}`align_mlp_weight_overlap_l2:.2f` in
+#   the second layer, chance {glue:text}`align_weight_chance_l2:.3f`): these are the measures of
+#   learning.
+# - CKA needs no fitted map but gives no correspondence; it is centered, $r^2$ is not (centered,
+#   the first layer's $r^2$ is {glue:text}`align_mlp_cr2_l1_test:.3f`).
 #
 # ## Exercises
 #
