@@ -1,6 +1,8 @@
 """Spatial covariances of conv filters against brute force; the subspace overlap's extremes
 and its random baseline."""
 
+import math
+
 import pytest
 import torch
 
@@ -77,3 +79,49 @@ def test_universal_eigenvectors_pool_trace_normalized_layers():
     vectors = images.reshape(9, 9)
     torch.testing.assert_close(vectors @ pooled @ vectors.T, torch.diag(values))
     assert values.sum().item() == pytest.approx(1.0)
+
+
+def test_neighbour_correlation_of_a_known_covariance():
+    # an exponential kernel on a 3×3 grid: adjacent pixels correlate at exactly 0.5
+    k = 3
+    yx = torch.stack(torch.meshgrid(torch.arange(k), torch.arange(k), indexing="ij"), -1)
+    d = (yx.reshape(-1, 1, 2) - yx.reshape(1, -1, 2)).abs().sum(-1).double()
+    cov = 0.5**d * 4.0  # variance 4, correlation 0.5^(city-block distance)
+    assert spatial.neighbour_correlation(cov) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="covariance"):
+        spatial.neighbour_correlation(torch.eye(5))
+
+
+def test_smooth_filters_correlate_as_a_gaussian_smoothing_predicts():
+    g = torch.Generator().manual_seed(0)
+    for width in (1.0, 2.0):
+        filters = spatial.smooth_filters(20000, 5, width, g)
+        cov = spatial.spatial_covariance(filters[:, None])
+        expected = math.exp(-1 / (4 * width**2))
+        assert spatial.neighbour_correlation(cov) == pytest.approx(expected, abs=0.02)
+    with pytest.raises(ValueError, match="width"):
+        spatial.smooth_filters(3, 3, 0.0, g)
+
+
+def test_smooth_null_matches_the_neighbour_correlation_of_the_weights():
+    g = torch.Generator().manual_seed(1)
+    weight = spatial.smooth_filters(4000, 5, 1.5, g).reshape(200, 20, 5, 5)
+    null = spatial.smooth_null(weight, g)
+    assert null.shape == weight.shape
+    target = spatial.neighbour_correlation(spatial.spatial_covariance(weight))
+    assert spatial.neighbour_correlation(spatial.spatial_covariance(null)) == pytest.approx(
+        target, abs=0.02
+    )
+    # white weights give a nearly white null
+    white = spatial.smooth_null(torch.randn(100, 40, 3, 3, generator=g), g)
+    assert abs(spatial.neighbour_correlation(spatial.spatial_covariance(white))) < 0.05
+
+
+def test_spread_of_a_point_and_of_a_ring():
+    centre = torch.zeros(5, 5)
+    centre[2, 2] = 1.0
+    assert spatial.spread(centre) == 0.0
+    corners = torch.zeros(3, 3)
+    corners[0, 0] = corners[2, 2] = 1.0
+    assert spatial.spread(corners) == pytest.approx(math.sqrt(2))
+    assert spatial.spread(torch.ones(4, 4)) == pytest.approx(math.sqrt(2 * 1.25))

@@ -102,6 +102,13 @@ def adam(settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def vgg_data(dataset: str) -> tuple[data.ImageSet, data.ImageSet]:
+    """Train and test splits of ``dataset`` as the Part II networks see them (colour, or gray
+    for digits, standardized with the train split's statistics)."""
+    train_set, test_set = (data.load(dataset, split) for split in ("train", "test"))
+    return train_set, test_set
+
+
 def vgg_network(
     settings: dict[str, Any],
     dataset: str,
@@ -111,8 +118,9 @@ def vgg_network(
     device: torch.device | str = "cpu",
 ) -> TrainedModel:
     """The profile's VGG-type network with ``kernel_size`` filters trained on ``dataset``
-    (its labels randomly permuted with ``random_labels``), from the cache when possible."""
-    train_set, test_set = (data.load(dataset, split) for split in ("train", "test"))
+    (its labels randomly permuted with ``random_labels``, by a permutation drawn from ``seed``),
+    from the cache when possible."""
+    train_set, test_set = vgg_data(dataset)
     if random_labels:
         train_set = tasks.with_random_labels(train_set, torch.Generator().manual_seed(seed))
     return train_vgg(settings, kernel_size, train_set, test_set, seed, device)
