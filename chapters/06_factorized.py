@@ -154,8 +154,16 @@ def factorized_network(
         "image_size": train_set.image_shape[1],
         "num_classes": train_set.num_classes,
     }
-    return trained(f"factorized_m{m}", models.factorized, arguments, train_set, test_set,
-                   seed=seed, device=device, **setups.adam(settings))
+    return trained(
+        f"factorized_m{m}",
+        models.factorized,
+        arguments,
+        train_set,
+        test_set,
+        seed=seed,
+        device=device,
+        **setups.adam(settings),
+    )
 
 
 sets = factorized_data(settings, generator)
@@ -211,6 +219,9 @@ glue_all(
     m=M,
     smallest_m=min(sweep),
     smallest_m_acc=sweep[min(sweep)].mean_test_accuracy(),
+    better_word="higher than"
+    if sweep[M].mean_test_accuracy() > standard.mean_test_accuracy()
+    else "lower than",
 )
 accuracy.round(1)
 
@@ -219,8 +230,8 @@ accuracy.round(1)
 # alone moves by several points). On {glue:text}`fact_first`, the standard network reaches
 # {glue:text}`fact_standard_acc:.1f` % and the factorized network with $m =$
 # {glue:text}`fact_m` frozen eigenvectors {glue:text}`fact_factorized_acc:.1f` %, a ratio of
-# {glue:text}`fact_acc_ratio:.2f`: on this small dataset the factorized network does better than
-# the standard one, with fewer learned parameters. Even $m =$ {glue:text}`fact_smallest_m`, the blob alone, gives
+# {glue:text}`fact_acc_ratio:.2f`: on this small dataset the factorized network scores
+# {glue:text}`fact_better_word` the standard one, with fewer learned parameters. Even $m =$ {glue:text}`fact_smallest_m`, the blob alone, gives
 # {glue:text}`fact_smallest_m_acc:.1f` %. Learning the spatial filters adds little; learning how
 # to mix channels does the work.
 #
@@ -295,32 +306,49 @@ def learned_covariances(net):
 
 reference_cov = learned_covariances(reference)
 rotations = torch.Generator().manual_seed(SEED)
+
+
+def aligned_similarity(cross, c_ref, c_other):
+    """Similarity after aligning with ``cross`` (reference × other), and its rotation baseline
+    (mean and standard deviation over random rotations)."""
+    align = alignment.orthogonal_alignment(cross.T)  # maps the reference's maps to the other's
+    aligned = align @ c_ref @ align.T
+    rotated = [
+        bures_similarity(q @ aligned @ q.T, c_other)
+        for q in (
+            alignment.random_orthogonal(len(aligned), len(aligned), rotations).double()
+            for _ in range(settings["rotations"])
+        )
+    ]
+    return bures_similarity(aligned, c_other), np.mean(rotated), np.std(rotated, ddof=1)
+
+
 rows = []
 for label, net in progress(list(nets.items())[1:], "aligning"):
-    cross = activation_covariances(reference.model, probe, hidden, other=net.model, device=device)
-    for layer, (c_ref, c_other, xc) in enumerate(
-        zip(reference_cov, learned_covariances(net), cross), start=1
-    ):
-        align = alignment.orthogonal_alignment(xc.T)  # maps the reference's maps to the other's
-        aligned = align @ c_ref @ align.T
-        baseline = np.mean(
-            [
-                bures_similarity(q @ aligned @ q.T, c_other)
-                for q in (
-                    alignment.random_orthogonal(len(aligned), len(aligned), rotations).double()
-                    for _ in range(settings["rotations"])
-                )
-            ]
+    crosses = {
+        centered: activation_covariances(
+            reference.model, probe, hidden, other=net.model, centered=centered, device=device
         )
+        for centered in (False, True)
+    }
+    for layer, (c_ref, c_other, xc, xc_centered) in enumerate(
+        zip(reference_cov, learned_covariances(net), crosses[False], crosses[True]), start=1
+    ):
+        sim, base, spread = aligned_similarity(xc, c_ref, c_other)
         rows.append(
             {
                 "comparison": label,
                 "layer": layer,
-                "similarity": bures_similarity(aligned, c_other),
-                "baseline": baseline,
+                "similarity": sim,
+                "baseline": base,
+                "baseline sd": spread,
+                "centered alignment": aligned_similarity(xc_centered, c_ref, c_other)[0],
             }
         )
 similarity = pd.DataFrame(rows)
+similarity["above null"] = (
+    similarity.similarity > similarity.baseline + 2 * similarity["baseline sd"]
+)
 
 kind = {
     label: (
@@ -335,6 +363,16 @@ kind = {
     for label in list(nets)[1:]
 }
 similarity["kind"] = similarity.comparison.map(kind)
+
+# the mean direction of the reference's hidden maps: E[φφᵀ] − Cov(φ) = μμᵀ
+second, covariance = (
+    activation_covariances(reference.model, probe, hidden, centered=c, device=device)
+    for c in (False, True)
+)
+mean_share = []
+for c_ref, m2, cov in zip(reference_cov, second, covariance):
+    mean_direction = eigh_desc(m2 - cov)[1][0]
+    mean_share.append(float(mean_direction @ c_ref @ mean_direction / c_ref.trace()))
 baseline = similarity.groupby("layer").baseline.mean()
 
 # %%
@@ -366,6 +404,42 @@ for layer in (1, 2):
     glue(f"fact_sim_random_l{layer}", float(baseline[layer]))
     glue(f"fact_base_seed_l{layer}", at("same data, other seed", layer, "baseline"))
     glue(f"fact_base_dataset_l{layer}", at("other natural data", layer, "baseline"))
+KEYS = {"seed": "same data, other seed", "dataset": "other natural data", "digits": "digits",
+        "labels": "random labels"}  # fmt: skip
+for key, kind_name in KEYS.items():
+    rows_of = similarity[similarity.kind == kind_name]
+    glue(f"fact_{key}_above_layers", int(rows_of["above null"].sum()))
+    for layer in (1, 2):
+        above = bool(rows_of[rows_of.layer == layer]["above null"].all())
+        glue(f"fact_{key}_l{layer}_word", "above its null" if above else "within its null")
+    glue(
+        f"fact_{key}_margin_deep",
+        float((rows_of.similarity - rows_of.baseline)[rows_of.layer > 2].mean()),
+    )
+    glue(f"fact_centered_{key}_l2", at(kind_name, 2, "centered alignment"))
+glue("fact_base_sd_l1", float(similarity[similarity.layer == 1]["baseline sd"].mean()))
+glue("fact_above_l2", int(similarity[similarity.layer == 2]["above null"].sum()))
+glue("fact_comparisons", len(KEYS))
+margin_l2 = {key: at(KEYS[key], 2) - at(KEYS[key], 2, "baseline") for key in ("seed", "dataset")}
+glue("fact_dataset_seed_margin_ratio_l2", margin_l2["dataset"] / margin_l2["seed"])
+glue(
+    "fact_dataset_seed_word_l2",
+    "close to" if margin_l2["dataset"] >= 0.75 * margin_l2["seed"] else "clearly below",
+)
+deep = {
+    key: float(
+        (similarity.similarity - similarity.baseline)[
+            (similarity.kind == KEYS[key]) & (similarity.layer > 2)
+        ].mean()
+    )
+    for key in KEYS
+}
+glue(
+    "fact_digits_deep_word",
+    "fall back toward the baseline, below the other natural data"
+    if deep["digits"] < deep["dataset"]
+    else "stay as far above the baseline as the other natural data",
+)
 
 # %%
 glue(
@@ -424,6 +498,12 @@ glue("fact_dim_last", float(dims.iloc[-1].mean()))
 random_column = [c for c in dims if "random" in c]
 glue("fact_dim_random", float(dims[random_column].values.mean()))
 glue("fact_dim_true", float(dims.drop(columns=random_column).values.mean()))
+glue(
+    "fact_dim_random_word",
+    "more"
+    if dims[random_column].values.mean() > dims.drop(columns=random_column).values.mean()
+    else "fewer",
+)
 glue("fact_inputs_last", inputs[-1])
 dims.round(1)
 
@@ -431,39 +511,72 @@ dims.round(1)
 # The learned channel weights use few of the available directions: about
 # {glue:text}`fact_dim_l1:.1f` of {glue:text}`fact_inputs_l1` in the first layer and
 # {glue:text}`fact_dim_last:.1f` of {glue:text}`fact_inputs_last` in the last, averaged over the
-# networks. The network trained on random labels spreads its weights over more directions
-# ({glue:text}`fact_dim_random:.1f` on average over the layers, against
-# {glue:text}`fact_dim_true:.1f` for the others).
+# networks. The network trained on random labels spreads its weights over
+# {glue:text}`fact_dim_random_word` directions ({glue:text}`fact_dim_random:.1f` on average over
+# the layers, against {glue:text}`fact_dim_true:.1f` for the others).
 #
+# ## The shared mean direction
+#
+# The hidden maps are outputs of ReLUs without biases: they are non-negative, so they have a large
+# mean, and every network has one. Procrustes on uncentered representations aligns these means
+# first, and the random-rotation baseline destroys that match. How much of the similarity could
+# the mean direction alone carry? In the reference, the share of $\operatorname{tr} C_\ell$ along
+# its mean direction $\hat\mu_\ell$, $\hat\mu_\ell^\top C_\ell \hat\mu_\ell /
+# \operatorname{tr} C_\ell$, is {glue:text}`fact_mean_share_l1:.2f` in layer 1,
+# {glue:text}`fact_mean_share_l2:.2f` in layer 2 and at most {glue:text}`fact_mean_share_deep:.2f`
+# deeper (an isotropic covariance would give one over the number of maps). And aligning
+# *centered* representations instead, which ignores the means, gives a layer-2 similarity of
+# {glue:text}`fact_centered_seed_l2:.2f` for two seeds (uncentered:
+# {glue:text}`fact_sim_seed_l2:.2f`) and {glue:text}`fact_centered_dataset_l2:.2f` for the other
+# natural data (uncentered: {glue:text}`fact_sim_dataset_l2:.2f`), against a baseline of
+# {glue:text}`fact_sim_random_l2:.2f`.
+
+# %%
+glue("fact_mean_share_l1", mean_share[0])
+glue("fact_mean_share_l2", mean_share[1])
+glue("fact_mean_share_deep", max(mean_share[2:]))
+similarity.pivot(index="layer", columns="kind", values="centered alignment").assign(
+    **{"mean-direction share": mean_share}
+).round(2)
+
+# %% [markdown]
 # ## What the measurements support, layer by layer
 #
+# A similarity counts as **above its null** when it exceeds the rotation baseline of its own pair by
+# more than twice the baseline's standard deviation over the {glue:text}`fact_rotations` rotations.
+#
 # - **Layer 1.** Two networks trained on the same photographs from different seeds have learned
-#   channel covariances with similarity {glue:text}`fact_sim_seed_l1:.2f`; trained on
-#   *different* photographs, {glue:text}`fact_sim_dataset_l1:.2f`. The random-eigenvector
-#   baseline is high here, {glue:text}`fact_sim_random_l1:.2f` on average over the pairs,
-#   because this layer has few input maps compared with how widely its learned weights spread over
-#   them (participation ratio {glue:text}`fact_dim_l1:.1f` of {glue:text}`fact_inputs_l1`): the
-#   flatter a spectrum relative to its dimension, the closer any rotation of the covariance stays
-#   to it (a spectrum concentrated on one direction would give a low baseline). Only the
-#   same-data comparison clearly exceeds it. Digits
-#   ({glue:text}`fact_sim_digits_l1:.2f`) and random labels ({glue:text}`fact_sim_labels_l1:.2f`)
-#   barely do.
+#   channel covariances with similarity {glue:text}`fact_sim_seed_l1:.2f` (baseline
+#   {glue:text}`fact_base_seed_l1:.2f`), {glue:text}`fact_seed_l1_word`; trained on *different*
+#   photographs, {glue:text}`fact_sim_dataset_l1:.2f` (baseline
+#   {glue:text}`fact_base_dataset_l1:.2f`), {glue:text}`fact_dataset_l1_word`. Digits give
+#   {glue:text}`fact_sim_digits_l1:.2f` ({glue:text}`fact_digits_l1_word`) and random labels
+#   {glue:text}`fact_sim_labels_l1:.2f` ({glue:text}`fact_labels_l1_word`). The baseline is high
+#   here, {glue:text}`fact_sim_random_l1:.2f` on average (standard deviation about
+#   {glue:text}`fact_base_sd_l1:.2f`), because this layer has few input maps compared with how
+#   widely its learned weights spread over them (participation ratio
+#   {glue:text}`fact_dim_l1:.1f` of {glue:text}`fact_inputs_l1`): the flatter a spectrum relative
+#   to its dimension, the closer any rotation of the covariance stays to it.
 # - **Layer 2.** Same data: {glue:text}`fact_sim_seed_l2:.2f`; other natural data:
 #   {glue:text}`fact_sim_dataset_l2:.2f`; digits {glue:text}`fact_sim_digits_l2:.2f`; random
 #   labels {glue:text}`fact_sim_labels_l2:.2f`; baseline {glue:text}`fact_sim_random_l2:.2f`.
-#   Every comparison shares directions well beyond chance, and the two natural datasets come
-#   close to two seeds on the same data.
-# - **Deeper layers.** Between different natural datasets the similarity exceeds its baseline
-#   by more than 0.1 in {glue:text}`fact_dataset_above_layers` of the {glue:text}`fact_layers`
-#   layers, but it stays below the same-data similarity, and digits fall back toward the baseline.
+#   {glue:text}`fact_above_l2` of the {glue:text}`fact_comparisons` comparisons are above their
+#   null, and the other natural data's margin over the baseline is
+#   {glue:text}`fact_dataset_seed_margin_ratio_l2:.2f` times that of two seeds on the same data
+#   ({glue:text}`fact_dataset_seed_word_l2` it).
+# - **All layers.** Counting the {glue:text}`fact_layers` layers where a comparison is above its
+#   null: two seeds {glue:text}`fact_seed_above_layers`, other natural data
+#   {glue:text}`fact_dataset_above_layers`, digits {glue:text}`fact_digits_above_layers`, random
+#   labels {glue:text}`fact_labels_above_layers`. Beyond layer 2, digits
+#   {glue:text}`fact_digits_deep_word` (mean margin {glue:text}`fact_digits_margin_deep:.2f`
+#   against {glue:text}`fact_dataset_margin_deep:.2f`), and even two seeds on the same data stay
+#   far from identical (mean margin {glue:text}`fact_seed_margin_deep:.2f`).
 #
-# What this supports: at the scale of this profile, channel weights learned on different natural
-# images share directions well beyond chance in {glue:text}`fact_dataset_above_layers` of the
-# {glue:text}`fact_layers` layers, most clearly in layer 2, and nearly as much as two seeds on the
-# same images there; in layer 1 the baseline is too high for the comparison to tell. What it does not show: universality in an absolute
-# sense (even same-data networks are far from identical beyond layer 2), nor anything about
-# datasets larger than five photographs; the `full` profile compares CIFAR-10 and CIFAR-100 with
-# VGG-11.
+# What this supports, at the scale of this profile: channel weights learned on different natural
+# images share directions beyond chance in {glue:text}`fact_dataset_above_layers` of the
+# {glue:text}`fact_layers` layers. What it does not show: universality in
+# an absolute sense, nor anything about datasets larger than the `quick` profile's five
+# photographs; the `full` profile compares CIFAR-10 and CIFAR-100 with VGG-11.
 #
 # ## What we learned
 #
@@ -473,19 +586,27 @@ dims.round(1)
 # - Channel weights live in an arbitrary basis; aligning representations first makes them
 #   comparable, and the normalized Bures similarity compares the covariances.
 # - Networks trained on different natural images learn channel covariances that share directions
-#   well beyond chance, nearly as much as two seeds on the same images in layer 2, less deeper.
+#   beyond a random-rotation null in {glue:text}`fact_dataset_above_layers` of
+#   {glue:text}`fact_layers` layers; in layer 2 their margin is
+#   {glue:text}`fact_dataset_seed_margin_ratio_l2:.2f` times that of two seeds on the same images.
 #
 # ## Exercises
 #
-# **1. One sign only.** Build a factorized network with the top 3 eigenvectors but without their
-# negatives and train it like the others. What happens to accuracy, and why?
+# **1. One sign only.** Build a factorized network with eigenvectors but without their negatives,
+# at the same parameter count: the top $2m$ eigenvectors with one sign each, against the top $m$
+# with both signs (both give $2m$ maps per channel). Train it like the others. What happens to
+# accuracy, and why?
 
 # %% tags=["hide-input"]
 # Solution
 torch.manual_seed(SEED)
 one_sign = models.factorized(
-    settings["config"], filters[:M], 1, train_set.image_shape[1], train_set.num_classes
+    settings["config"], filters[: 2 * M], 1, train_set.image_shape[1], train_set.num_classes
 )
+learned = [
+    sum(p.numel() for p in n.parameters() if p.requires_grad) for n in (one_sign, sweep[M].model)
+]
+print(f"learned parameters: one sign {learned[0]}, both signs {learned[1]}")
 history = train(
     one_sign,
     train_set,
@@ -496,11 +617,13 @@ history = train(
     device=device,
 )
 print(
-    f"one sign: {np.mean([r['test_acc'] for r in history[-3:]]):.1f} %, "
-    f"both signs: {sweep[M].mean_test_accuracy():.1f} %"
+    f"one sign, top {2 * M}: {np.mean([r['test_acc'] for r in history[-3:]]):.1f} %; "
+    f"both signs, top {M}: {sweep[M].mean_test_accuracy():.1f} %"
 )
 # The ReLU after the depthwise filter keeps only where the response is positive; without −u,
-# the negative half of every spatial pattern is lost before the channels can be mixed.
+# the negative half of every spatial pattern is lost before the channels can be mixed. At equal
+# parameter count the one-sign network trades those halves for finer spatial patterns; on a test
+# set this small, compare the difference with the spread between seeds before concluding.
 
 # %% [markdown]
 # **2. Without alignment.** Recompute the layer-2 similarity between the two seeds without

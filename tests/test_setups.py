@@ -3,9 +3,10 @@
 import ast
 
 import pytest
+import torch
 
 from conftest import CHAPTERS, ROOT
-from deepinside import runtime, setups
+from deepinside import data, models, runtime, setups
 
 
 def chapter_tables():
@@ -61,3 +62,16 @@ def test_part1_networks_share_checkpoints_across_chapters(monkeypatch):
     first = setups.part1_networks(settings, *small, seed=0)
     again = setups.part1_networks(settings, *small, seed=0)
     assert not first["mlp"].from_cache and again["mlp"].from_cache and again["cnn"].from_cache
+
+
+def test_a_frozen_first_layer_keeps_its_initial_weights(private_cache):
+    digits = data.load("mnist5k", "train").subset(torch.arange(0, 4000, 16))
+    test = data.load("mnist5k", "test").subset(torch.arange(0, 1000, 10))
+    settings = {"config": [4, "M", 8], "epochs": 1, "lr": 1e-2, "batch_size": 64}
+    frozen = setups.train_vgg(settings, 3, digits, test, 0, frozen_first=True)
+    trained = setups.train_vgg(settings, 3, digits, test, 0)
+    pairs = [list(models.conv_layers(n.model).values()) for n in (frozen, trained)]
+    initial = list(models.conv_layers(frozen.initial).values())
+    assert torch.equal(pairs[0][0].weight, initial[0].weight)  # frozen: unchanged
+    assert not torch.equal(pairs[0][1].weight, initial[1].weight)  # the rest learns
+    assert not torch.equal(pairs[1][0].weight, initial[0].weight)  # unfrozen: learns

@@ -126,6 +126,13 @@ def vgg_network(
     return train_vgg(settings, kernel_size, train_set, test_set, seed, device)
 
 
+def vgg_frozen_first(**arguments: Any) -> torch.nn.Sequential:
+    """:func:`models.vgg` with its first convolution frozen at its initialization."""
+    model = models.vgg(**arguments)
+    next(iter(models.conv_layers(model).values())).weight.requires_grad_(False)
+    return model
+
+
 def train_vgg(
     settings: dict[str, Any],
     kernel_size: int,
@@ -133,9 +140,11 @@ def train_vgg(
     test_set: data.ImageSet,
     seed: int,
     device: torch.device | str = "cpu",
+    frozen_first: bool = False,
 ) -> TrainedModel:
     """The profile's VGG-type network (``settings["config"]``) with ``kernel_size`` filters,
-    trained with Adam (from the cache when possible)."""
+    trained with Adam (from the cache when possible); with ``frozen_first`` its first
+    convolution keeps its initial weights."""
     c, h, _ = train_set.image_shape
     arguments = {
         "config": settings["config"],
@@ -145,8 +154,8 @@ def train_vgg(
         "kernel_size": kernel_size,
     }
     return trained(
-        f"vgg_k{kernel_size}",
-        models.vgg,
+        f"vgg_k{kernel_size}" + ("_frozen_first" if frozen_first else ""),
+        vgg_frozen_first if frozen_first else models.vgg,
         arguments,
         train_set,
         test_set,
