@@ -232,9 +232,10 @@ table.round(3)
 #   {glue:text}`energy_permutations` shuffles.
 #
 # The weakest measured fit {glue:text}`energy_fit_vs_permuted` the shuffled tails' 95th
-# percentile, and the mean fit {glue:text}`energy_fit_vs_ramp` the ramp's. A fit this close to a
-# ramp's does not single out this formula among decreasing curves. The test of the formula is the
-# linear CNN below, where its time constant is predicted, not fitted.
+# percentile, and the mean fit {glue:text}`energy_fit_vs_ramp` the ramp's. That a plain ramp
+# already reaches {glue:text}`energy_ramp_fit_corr:.2f` shows how much of any such correlation
+# comes from falling with $i$. The sharper test of the formula is the linear CNN below, where its
+# time constant is predicted, not fitted.
 #
 # **Comparing profiles.** For each pair of networks, three measures, each against the same pair
 # with the tail of one profile permuted:
@@ -324,6 +325,17 @@ glue_all(
     beyond_pairs_above_null=int((comparison[beyond] > comparison[f"{beyond} null q95"]).sum()),
     pairs=len(pairs),
 )
+above = int((comparison[beyond] > comparison[f"{beyond} null q95"]).sum())
+glue(
+    "energy_beyond_verdict",
+    "Beyond that trend they share no structure that these four profiles can detect."
+    if above == 0
+    else "Every pair also shares structure beyond that trend."
+    if above == len(pairs)
+    else f"Beyond that trend only some pairs share structure above the null "
+    f"({', '.join(comparison.index[comparison[beyond] > comparison[f'{beyond} null q95']])}), "
+    "so a finer shape common to all four is not established.",
+)
 glue(
     "energy_fit_vs_permuted",
     "exceeds"
@@ -353,8 +365,7 @@ comparison.round(2)
 # {glue:text}`energy_pairs` pairs exceed the 95th percentile of their shuffled null (about
 # {glue:text}`energy_beyond_null_q95:.2f`). What these profiles support, then: a first layer, with
 # true labels or random ones, in a VGG or a ResNet, learns directions roughly in the order of
-# their patch energy. They do not resolve a finer shape that the networks share, and whether the
-# labels leave a mark beyond the trend is below what these four profiles can measure.
+# their patch energy. {glue:text}`energy_beyond_verdict`
 #
 # ## The linear theory
 #
@@ -566,11 +577,12 @@ glue_all(
 #   frequency; an energy profile says how much a first layer weighs each of them.
 # - First layers of different architectures, trained with true or random labels, learn directions
 #   roughly in the order of their patch energy: their log-profiles follow $\log\lambda$ (correlation
-#   {glue:text}`energy_trend_corr_min:.2f` or more). Beyond that trend these profiles share no
-#   structure we can detect ({glue:text}`energy_beyond_pairs_above_null` of
-#   {glue:text}`energy_pairs` pairs above a shuffled null).
-# - A one-parameter fit to a decreasing profile is weak evidence (a ramp fits at
-#   {glue:text}`energy_ramp_fit_corr:.2f`). The depth-2 linear CNN is the real test: with its time
+#   {glue:text}`energy_trend_corr_min:.2f` or more). Beyond that trend,
+#   {glue:text}`energy_beyond_pairs_above_null` of {glue:text}`energy_pairs` pairs share structure
+#   above a shuffled null.
+# - A one-parameter fit to a decreasing profile is weak evidence on its own (a ramp fits at
+#   {glue:text}`energy_ramp_fit_corr:.2f`, the measured profiles at
+#   {glue:text}`energy_formula_corr:.2f`). The depth-2 linear CNN is the sharper test: with its time
 #   constant predicted as $s = (K/F)\,\eta t$, the formula follows its profiles from PCA-like to
 #   whitening at correlation {glue:text}`energy_linear_cnn_corr_predicted:.2f`.
 # - Freezing the first layer at initialization costs {glue:text}`energy_frozen_first_cost:.1f`
