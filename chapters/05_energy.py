@@ -21,8 +21,9 @@
 # be read directly, and a classic observation is that different networks learn much the same
 # first layer. This chapter measures *what* they learn with one curve, the **energy profile**:
 # how much the learned filters weigh each principal direction of the image patches. Networks of
-# two architectures give nearly the same profile, and so does training with random labels, so it
-# is not about the task. A linear theory explains the shape: gradient descent first picks up the
+# two architectures, trained with true or random labels, learn directions roughly in the order of
+# their patch energy; this chapter checks how much more than that order they share, against
+# shuffled controls. A linear theory predicts the shape: gradient descent first picks up the
 # strongest patch directions (like PCA), then moves toward equalizing them (whitening).
 #
 # [![Open In Colab](../book/_static/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/05_energy.ipynb)
@@ -55,7 +56,24 @@ from deepinside.notebook import glue, glue_all, show_source
 from deepinside.runtime import progress
 
 plotting.setup()
-session = runtime.start(PROFILE, SEED, DEVICE, setups.SPATIAL, epochs=EPOCHS)
+# The chapter's settings per profile. `quick` shares Chapter 4's VGG networks (Adam); `full`
+# follows the source's recipe: VGG-11 and ResNet20 on CIFAR-10, SGD without momentum at learning
+# rate 0.01, batch 256, 30 epochs (100 with random labels).
+SETTINGS = {
+    "quick": {"config": setups.VGG_QUICK, "reference_dataset": "photos", "epochs": 8,
+              "random_label_epochs": 8, "optimizer": "adam", "momentum": 0.0, "lr": 1e-3,
+              "batch_size": 128,
+              "resnet": {"widths": [16, 32, 64, 128], "blocks": [1, 1, 1, 1], "stem_pool": True},
+              "linear_images": 500, "linear_filters": 8, "linear_steps": 1000,
+              "linear_checkpoints": [3, 10, 30, 100, 300, 1000]},
+    "full": {"config": setups.VGG11, "reference_dataset": "cifar10", "epochs": 30,
+             "random_label_epochs": 100, "optimizer": "sgd", "momentum": 0.0, "lr": 0.01,
+             "batch_size": 256,
+             "resnet": {"widths": [16, 32, 64], "blocks": [3, 3, 3], "stem_pool": False},
+             "linear_images": 2000, "linear_filters": 16, "linear_steps": 3000,
+             "linear_checkpoints": [3, 10, 30, 100, 300, 1000, 3000]},
+}  # fmt: skip
+session = runtime.start(PROFILE, SEED, DEVICE, SETTINGS, epochs=EPOCHS)
 settings, device, generator = session.settings, session.device, session.generator
 dataset = settings["reference_dataset"]
 train_set = data.load(dataset, "train")
@@ -101,9 +119,10 @@ plt.show()
 glue("energy_lambda_ratio", (lambdas[0] / lambdas[-1]).item())
 # %% [markdown]
 # The energies span a factor {glue:text}`energy_lambda_ratio:.0f` from the first direction (the
-# patch's mean brightness) to the last. The next ones are smooth gradients and color contrasts,
-# the later ones ever finer checkerboards: principal directions of natural patches are ordered by
-# spatial frequency.
+# patch's mean brightness) to the last. In the tiles above, the next ones look like smooth
+# gradients and colour contrasts and the later ones like ever finer checkerboards: for natural
+# patches, ordering by energy roughly orders by spatial frequency (read from the pictures, not
+# measured here).
 #
 # ## Energy profiles of trained first layers
 #
@@ -114,7 +133,7 @@ glue("energy_lambda_ratio", (lambdas[0] / lambdas[-1]).item())
 #
 # divided by its maximum (`energy.energy_profile`). We measure it for two architectures trained on
 # the same images, each with the true labels and with randomly permuted labels: the VGG-type
-# network of Chapter 4 with $3\times 3$ filters, and the small ResNet of Chapter 9 (its first
+# network of Chapter 4 with $3\times 3$ filters, and a small ResNet (its first
 # layer is also a $3\times 3$ convolution). Each of the four trains from its own seed
 # (initialization, batch order, label permutation), so that no two share anything but the images.
 
@@ -136,17 +155,26 @@ seeds = {"VGG, true labels": SEED, "VGG, random labels": SEED + 1000,
 random_train = tasks.with_random_labels(
     train_set, torch.Generator().manual_seed(seeds["ResNet, random labels"])
 )
-widths, epochs = settings["resnet_widths"], settings["epochs"]
+random_epochs = settings["random_label_epochs"] if EPOCHS is None else EPOCHS
+random_settings = {**settings, "epochs": random_epochs}
+fit, resnet = setups.fit_arguments(settings), settings["resnet"]
+
+
+def train_resnet(images, epochs, seed):
+    return setups.train_resnet(
+        dataset, resnet["widths"], images, test_set, epochs, seed, device,
+        resnet["blocks"], resnet["stem_pool"], fit,
+    )  # fmt: skip
+
+
 nets = {
     "VGG, true labels": setups.vgg_network(settings, dataset, 3, SEED, device=device),
     "VGG, random labels": setups.vgg_network(
-        settings, dataset, 3, seeds["VGG, random labels"], random_labels=True, device=device
+        random_settings, dataset, 3, seeds["VGG, random labels"], True, device
     ),
-    "ResNet, true labels": setups.train_resnet(
-        dataset, widths, train_set, test_set, epochs, seeds["ResNet, true labels"], device
-    ),
-    "ResNet, random labels": setups.train_resnet(
-        dataset, widths, random_train, test_set, epochs, seeds["ResNet, random labels"], device
+    "ResNet, true labels": train_resnet(train_set, settings["epochs"], seeds["ResNet, true labels"]),
+    "ResNet, random labels": train_resnet(
+        random_train, random_epochs, seeds["ResNet, random labels"]
     ),
 }
 COLORS = {label: f"C{i}" for i, label in enumerate(nets)}  # one colour per network throughout
@@ -210,7 +238,24 @@ for label in nets:
     key = label.lower().replace(", ", "_").replace(" labels", "")
     glue(f"energy_peak_{key}", int(table.loc[label, "peak at direction"]))
 glue("energy_peak_max", int(table["peak at direction"].max()))
-glue_all("energy", lr=settings["lr"], batch=settings["batch_size"], epochs=settings["epochs"])
+random_fit = table.loc[[label for label in nets if "random" in label], "train accuracy (%)"]
+glue("energy_random_train_acc_max", random_fit.max())
+glue(
+    "energy_random_memorized",
+    "they have memorized part of them."
+    if random_fit.min() > 200 / train_set.num_classes
+    else "after this training they have not memorized them, so here random labels are a task "
+    "with nothing to learn.",
+)
+glue_all(
+    "energy",
+    optimizer={"adam": "Adam", "sgd": "SGD"}[settings["optimizer"]],
+    lr=settings["lr"],
+    batch=settings["batch_size"],
+    epochs=settings["epochs"],
+    random_label_epochs=random_epochs,
+    resnet_depth=2 * sum(resnet["blocks"]) + 2,
+)
 table.round(3)
 
 # %% [markdown]
@@ -228,8 +273,8 @@ table.round(3)
 #   way, reaches r = {glue:text}`energy_ramp_fit_corr:.2f`;
 # - each measured profile with its **tail permuted** (direction 1 kept, directions 2 to
 #   {glue:text}`energy_d` shuffled) reaches {glue:text}`energy_permuted_fit_corr:.2f` on average
-#   over the profiles and {glue:text}`energy_permuted_fit_q95:.2f` at the 95th percentile of
-#   {glue:text}`energy_permutations` shuffles.
+#   and {glue:text}`energy_permuted_fit_q95:.2f` at the 95th percentile, over
+#   {glue:text}`energy_fit_permutations` shuffles (a hundred per profile).
 #
 # The weakest measured fit {glue:text}`energy_fit_vs_permuted` the shuffled tails' 95th
 # percentile, and the mean fit {glue:text}`energy_fit_vs_ramp` the ramp's. That a plain ramp
@@ -311,6 +356,7 @@ glue_all(
     ramp_fit_corr=energy.fit_profile(lambdas, ramp)[1],
     permuted_fit_corr=float(np.mean(permuted_fits)),
     permuted_fit_q95=float(np.quantile(permuted_fits, 0.95)),
+    fit_permutations=len(permuted_fits),
     true_vs_random_corr=true_vs_random["Pearson"].mean(),
     true_vs_random_corr_min=true_vs_random["Pearson"].min(),
     true_vs_random_log_corr_min=true_vs_random["log-profiles, i ≥ 2"].min(),
@@ -351,7 +397,10 @@ glue(
 comparison.round(2)
 
 # %% [markdown]
-# True- and random-label profiles of the same architecture correlate at
+# The random-label networks fit {glue:text}`energy_random_train_acc_max:.0f` % of their training
+# labels at most (chance {glue:text}`energy_chance_acc:.0f` %):
+# {glue:text}`energy_random_memorized` True- and
+# random-label profiles of the same architecture correlate at
 # {glue:text}`energy_true_vs_random_corr:.2f` on average (Pearson, at least
 # {glue:text}`energy_true_vs_random_corr_min:.2f`), and the VGG and ResNet profiles at
 # {glue:text}`energy_vgg_vs_resnet_corr:.2f`. On log-profiles without the first direction, every
@@ -563,18 +612,21 @@ glue_all(
 # ## Where this departs from the source
 #
 # - **Recipe.** The source trains VGG-11 and ResNet20 on CIFAR-10 with SGD (learning rate 0.01,
-#   no momentum, batch 256) for 30 epochs, 100 with random labels. Every network here is trained
-#   with Adam (learning rate {glue:text}`energy_lr`, batch {glue:text}`energy_batch`) for
-#   {glue:text}`energy_epochs` epochs, random labels included.
-# - **Architecture.** The VGG is bias-free; in the `quick` profile it is narrowed (16 to 64
-#   channels, three poolings) and the ResNet is a small four-stage one with one block per stage;
-#   `full` uses VGG-11 and a wider four-stage ResNet, not ResNet20.
+#   no momentum, batch 256) for 30 epochs, 100 with random labels. This run trains with
+#   {glue:text}`energy_optimizer` (learning rate {glue:text}`energy_lr`, batch
+#   {glue:text}`energy_batch`) for {glue:text}`energy_epochs` epochs,
+#   {glue:text}`energy_random_label_epochs` with random labels: the `full` profile follows the
+#   source; `quick` uses Adam and short training, as in Chapter 4.
+# - **Architecture.** The VGG is bias-free. In `quick` it is narrowed (16 to 64 channels, three
+#   poolings) and the ResNet is a small four-stage one with one block per stage; `full` uses
+#   VGG-11 and ResNet20, whose shortcuts, where the shape changes, are 1×1 projections (the
+#   source's option B). This run's ResNet has {glue:text}`energy_resnet_depth` weight layers.
 # - **Data.** `quick` uses crops of ten photographs; `full` uses CIFAR-10, as the source.
 #
 # ## What we learned
 #
-# - The principal directions of image patches, ordered by energy, are ordered by spatial
-#   frequency; an energy profile says how much a first layer weighs each of them.
+# - An energy profile says how much a first layer weighs each principal direction of the image
+#   patches, ordered by energy.
 # - First layers of different architectures, trained with true or random labels, learn directions
 #   roughly in the order of their patch energy: their log-profiles follow $\log\lambda$ (correlation
 #   {glue:text}`energy_trend_corr_min:.2f` or more). Beyond that trend,
@@ -584,7 +636,9 @@ glue_all(
 #   {glue:text}`energy_ramp_fit_corr:.2f`, the measured profiles at
 #   {glue:text}`energy_formula_corr:.2f`). The depth-2 linear CNN is the sharper test: with its time
 #   constant predicted as $s = (K/F)\,\eta t$, the formula follows its profiles from PCA-like to
-#   whitening at correlation {glue:text}`energy_linear_cnn_corr_predicted:.2f`.
+#   whitening at correlation {glue:text}`energy_linear_cnn_corr_predicted:.2f`, and it predicts
+#   where the profile peaks at the last step (direction
+#   {glue:text}`energy_linear_peak_last_predicted`; measured {glue:text}`energy_linear_peak_last`).
 # - Freezing the first layer at initialization costs {glue:text}`energy_frozen_first_cost:.1f`
 #   points of accuracy here.
 #
@@ -604,7 +658,7 @@ for t, w in filters_true.items():
     s, corr = energy.fit_profile(lin_lambdas, e)
     print(f"t = {t}: best-fit correlation {corr:.2f}, peak at direction {int(e.argmax()) + 1}")
 # With true labels the correlation between targets and patches along u_i is no longer ∝ λ_i: the
-# directions that tell the photographs apart are learned first, whatever their energy, and the
+# directions that tell the classes apart are learned first, whatever their energy, and the
 # one-parameter formula describes the profile less well.
 
 # %% [markdown]

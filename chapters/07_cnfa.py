@@ -89,7 +89,7 @@ arguments = {
     "init_std": settings["init_std"],
 }
 net = trained("cnfa_cnn", models.vgg, arguments, train_set, test_set, seed=SEED, device=device,
-              **setups.adam(settings))
+              **setups.fit_arguments(settings))
 model, initial = net.model, net.initial
 glue("cnfa_test_acc", net.test_accuracy)
 glue("cnfa_chance_acc", 100 / train_set.num_classes)
@@ -564,7 +564,7 @@ if settings["pretrained"]:
 # Solution
 average = {**arguments, "pool": "avg"}
 avg_net = trained("cnfa_cnn_avg", models.vgg, average, train_set, test_set, seed=SEED,
-                  device=device, **setups.adam(settings)).model
+                  device=device, **setups.fit_arguments(settings)).model
 avg_agop = cnfa.patch_agop(avg_net, agop_set, device=device)
 for name, conv in models.conv_layers(avg_net).items():
     print(f"conv {name}: Pearson {linalg.matrix_correlation(cnfa.cnfm(conv), avg_agop[name]):.3f}")

@@ -80,3 +80,14 @@ def test_factorized_network_freezes_the_same_filters_on_every_channel():
     assert trainable == {"2.weight", "6.weight", "8.weight"}
     with pytest.raises(ValueError, match="filters"):
         models.factorized([8], torch.randn(4, 2, 2), 1, 8)
+
+
+def test_resnet20_has_nineteen_convolutions_and_cifar_resolution():
+    net = models.ResNet((16, 32, 64), (3, 3, 3), num_classes=10, stem_pool=False)
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert len(convs) == 19  # + the classifier: 20 weight layers
+    assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    params = sum(p.numel() for p in net.parameters())
+    assert 0.26e6 < params < 0.29e6  # ResNet20: 0.27 M parameters
+    with pytest.raises(ValueError, match="block count per stage"):
+        models.ResNet((16, 32), (3,))

@@ -162,8 +162,12 @@ def normal_init_(model: nn.Module, stds: Sequence[float]) -> nn.Module:
 
 class ResNet(nn.Module):
     """A ResNet for small images with torchvision's module names: a 3×3 stem
-    (conv1, bn1, relu, maxpool), four stages of ``BasicBlock``s (layer1–layer4, each
-    after the first halving the size), global average pooling and a linear ``fc``."""
+    (conv1, bn1, relu, maxpool), stages of ``BasicBlock``s (layer1, layer2, …, each after
+    the first halving the size), global average pooling and a linear ``fc``.
+
+    The default has four stages of one block. ResNet20 of He et al. for CIFAR is
+    ``widths=(16, 32, 64), blocks=(3, 3, 3), stem_pool=False`` (with 1×1 projection
+    shortcuts where the shape changes, their option B)."""
 
     def __init__(
         self,
@@ -171,17 +175,21 @@ class ResNet(nn.Module):
         blocks: Sequence[int] = (1, 1, 1, 1),
         num_classes: int = 10,
         in_channels: int = 3,
+        stem_pool: bool = True,
     ) -> None:
         from torchvision.models.resnet import BasicBlock
 
         super().__init__()
         widths, blocks = _positive_ints(widths, "widths"), _positive_ints(blocks, "blocks")
-        if len(widths) != 4 or len(blocks) != 4:
-            raise ValueError(f"a ResNet has four stages: got widths {widths}, blocks {blocks}")
+        if not widths or len(widths) != len(blocks):
+            raise ValueError(
+                f"need one block count per stage: got widths {widths}, blocks {blocks}"
+            )
         self.conv1 = nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(2)
+        self.maxpool = nn.MaxPool2d(2) if stem_pool else nn.Identity()
+        self.stages = len(widths)
         c_in = widths[0]
         for i, (width, count) in enumerate(zip(widths, blocks)):
             stride = 1 if i == 0 else 2
@@ -198,7 +206,10 @@ class ResNet(nn.Module):
         self.fc = nn.Linear(c_in, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(torch.flatten(self.avgpool(resnet_stages(self)(x)), 1))
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        for i in range(1, self.stages + 1):
+            x = getattr(self, f"layer{i}")(x)
+        return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
 RESNET_STAGES = ("conv1", "conv2", "conv3", "conv4", "conv5")

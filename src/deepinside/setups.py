@@ -5,7 +5,8 @@ chapter, next to its parameters cell.
 
 - Part I (Chapters 1–3) studies the same MLP and CNN: a chapter that asks for them with the
   same profile and seed gets the checkpoints an earlier chapter trained.
-- Chapters 4 and 5 train VGG-type networks from :data:`SPATIAL` (:func:`vgg_network`);
+- Chapter 4 trains VGG-type networks from :data:`SPATIAL` (:func:`vgg_network`), Chapter 5
+  the same from its own table (sharing Chapter 4's checkpoints in `quick`);
   Chapter 6 trains its own with :func:`train_vgg` and freezes the spatial eigenvectors of
   Chapter 4's reference network (:func:`universal_filters`).
 - Chapters 5 and 9 train small ResNets (:func:`train_resnet`).
@@ -79,27 +80,27 @@ SPATIAL = {
     "quick": {"config": VGG_QUICK, "sizes": [3, 5],
               "reference_dataset": "photos", "reference_kernel": 5,
               "datasets": ["photos", "mnist5k"], "epochs": 8,
-              "lr": 1e-3, "batch_size": 128, "ranks": 3, "resnet_widths": [16, 32, 64, 128],
-              "linear_images": 500, "linear_filters": 8, "linear_steps": 1000,
-              "linear_checkpoints": [3, 10, 30, 100, 300, 1000]},
+              "lr": 1e-3, "batch_size": 128, "ranks": 3},
     "full": {"config": VGG11, "sizes": [3, 5, 7],
              "reference_dataset": "cifar10", "reference_kernel": 5,
              "datasets": ["cifar10", "cifar100"], "epochs": 30,
-             "lr": 1e-3, "batch_size": 128, "ranks": 3, "resnet_widths": [32, 64, 128, 256],
-             "linear_images": 2000, "linear_filters": 16, "linear_steps": 3000,
-             "linear_checkpoints": [3, 10, 30, 100, 300, 1000, 3000]},
+             "lr": 1e-3, "batch_size": 128, "ranks": 3},
 }  # fmt: skip
 
 
-def adam(settings: dict[str, Any]) -> dict[str, Any]:
-    """The training arguments of Part II and Chapter 7: Adam with the profile's epochs, learning
-    rate and batch size."""
-    return {
+def fit_arguments(settings: dict[str, Any]) -> dict[str, Any]:
+    """The training arguments of Part II and Chapter 7: the profile's optimizer (Adam unless
+    ``settings["optimizer"]`` says "sgd", then with ``settings["momentum"]``), epochs,
+    learning rate and batch size."""
+    fit = {
         "epochs": settings["epochs"],
         "lr": settings["lr"],
-        "optimizer": "adam",
+        "optimizer": settings.get("optimizer", "adam"),
         "batch_size": settings["batch_size"],
     }
+    if fit["optimizer"] == "sgd":
+        fit["momentum"] = settings["momentum"]
+    return fit
 
 
 def vgg_data(dataset: str) -> tuple[data.ImageSet, data.ImageSet]:
@@ -161,7 +162,7 @@ def train_vgg(
         test_set,
         seed=seed,
         device=device,
-        **adam(settings),
+        **fit_arguments(settings),
     )
 
 
@@ -181,9 +182,17 @@ def train_resnet(
     epochs: int,
     seed: int,
     device: torch.device | str = "cpu",
+    blocks: list[int] | None = None,
+    stem_pool: bool = True,
+    fit: dict[str, Any] | None = None,
 ) -> TrainedModel:
-    """A small :class:`models.ResNet` trained with Adam (from the cache when possible)."""
+    """A :class:`models.ResNet` (one block per stage unless ``blocks`` says otherwise) trained
+    with Adam at learning rate 10⁻³ and batch 128, or with the arguments of :func:`adam` given
+    as ``fit`` (from the cache when possible)."""
     arguments = {"widths": widths, "num_classes": train_set.num_classes}
+    if blocks is not None or not stem_pool:
+        arguments |= {"blocks": blocks or [1] * len(widths), "stem_pool": stem_pool}
+    fit = fit or {"lr": 1e-3, "optimizer": "adam", "batch_size": 128}
     return trained(
         f"resnet_{name}",
         models.ResNet,
@@ -192,8 +201,5 @@ def train_resnet(
         test_set,
         seed=seed,
         device=device,
-        epochs=epochs,
-        lr=1e-3,
-        optimizer="adam",
-        batch_size=128,
+        **{**fit, "epochs": epochs},
     )
