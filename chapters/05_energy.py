@@ -574,8 +574,8 @@ glue_all(
 # {glue:text}`energy_linear_pca_first:.2f` (PCA-like); by $t =$ {glue:text}`energy_linear_last_t`
 # the peak has moved to direction {glue:text}`energy_linear_peak_last`, the correlation with
 # $\lambda$ has fallen to {glue:text}`energy_linear_pca_last:.2f`, and weak directions have
-# gained on strong ones (the predicted peak at that step is direction
-# {glue:text}`energy_linear_peak_last_predicted`): the first layer is on its way to whitening the
+# gained on strong ones (the formula with the predicted $c$ peaks at direction
+# {glue:text}`energy_linear_peak_last_predicted` at that step): the first layer is on its way to whitening the
 # patches (the full $1/\lambda$ profile is the limit $t \to \infty$). Unlike the fits to the
 # trained networks, this is a test: the time constant was derived, not chosen.
 #
@@ -601,12 +601,18 @@ glue_all(
     frozen_first_cost=nets["VGG, true labels"].mean_test_accuracy() - frozen.mean_test_accuracy(),
     chance_acc=100 / train_set.num_classes,
 )
+cost = nets["VGG, true labels"].mean_test_accuracy() - frozen.mean_test_accuracy()
+glue(
+    "energy_frozen_first_effect",
+    f"costs {cost:.1f} points of accuracy"
+    if cost > 0
+    else f"costs nothing (the frozen network scores {-cost:.1f} points higher)",
+)
 
 # %% [markdown]
 # With its first layer trained the network reaches {glue:text}`energy_trained_first_acc:.1f` %;
 # frozen at initialization, {glue:text}`energy_frozen_first_acc:.1f` % (chance
-# {glue:text}`energy_chance_acc:.0f` %), a difference of
-# {glue:text}`energy_frozen_first_cost:.1f` points. For the size of that difference, compare the
+# {glue:text}`energy_chance_acc:.0f` %): freezing {glue:text}`energy_frozen_first_effect`. For the size of that difference, compare the
 # spread between seeds of one recipe in Chapter 4 (the reference and its ceiling network).
 #
 # ## Where this departs from the source
@@ -636,11 +642,13 @@ glue_all(
 #   {glue:text}`energy_ramp_fit_corr:.2f`, the measured profiles at
 #   {glue:text}`energy_formula_corr:.2f`). The depth-2 linear CNN is the sharper test: with its time
 #   constant predicted as $s = (K/F)\,\eta t$, the formula follows its profiles from PCA-like to
-#   whitening at correlation {glue:text}`energy_linear_cnn_corr_predicted:.2f`, and it predicts
-#   where the profile peaks at the last step (direction
-#   {glue:text}`energy_linear_peak_last_predicted`; measured {glue:text}`energy_linear_peak_last`).
-# - Freezing the first layer at initialization costs {glue:text}`energy_frozen_first_cost:.1f`
-#   points of accuracy here.
+#   whitening at correlation {glue:text}`energy_linear_cnn_corr_predicted:.2f`, its peak moving
+#   from direction {glue:text}`energy_linear_peak_first` to
+#   {glue:text}`energy_linear_peak_last` (the formula's:
+#   {glue:text}`energy_linear_peak_last_predicted`; near its flat top the peak position is a
+#   coarse measure).
+# - Freezing the first layer at initialization {glue:text}`energy_frozen_first_effect` in this
+#   run, a difference to read against the spread between seeds.
 #
 # ## Exercises
 #
