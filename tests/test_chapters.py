@@ -207,7 +207,7 @@ def test_energy_claims():
     # the linear CNN follows the formula with its predicted time constant, PCA-like to whitening
     assert 0.5 <= g["energy_linear_c_ratio"] <= 2
     assert g["energy_linear_cnn_corr_predicted_min"] >= 0.85
-    assert g["energy_linear_pca_first"] >= 0.9 > g["energy_linear_pca_last"] + 0.5
+    assert g["energy_linear_pca_first"] >= 0.8 > g["energy_linear_pca_last"] + 0.5
     assert g["energy_linear_peak_last"] > g["energy_linear_peak_first"] + 2
     assert g["energy_linear_peak_last_predicted"] > g["energy_linear_peak_first"] + 2
     # the peak positions quoted in the prose
