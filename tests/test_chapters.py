@@ -216,6 +216,12 @@ def test_energy_claims():
     )
     # a frozen first layer still learns the task far above chance
     assert g["energy_frozen_first_acc"] >= 3 * g["energy_chance_acc"]
+    memorized = [
+        g[f"energy_random_train_acc_{a}"] > 2 * g["energy_chance_acc"] for a in ("vgg", "resnet")
+    ]
+    phrase = g["energy_random_memorized"]
+    assert phrase.startswith("both") == all(memorized)
+    assert phrase.startswith("neither") == (not any(memorized))
     costs = g["energy_frozen_first_cost"] > 0
     assert g["energy_frozen_first_effect"].startswith("costs nothing") != costs
 
