@@ -373,12 +373,9 @@ def top3(weight):
     return spatial.spatial_eigenvectors(weight)[1][:RANKS]
 
 
-def with_vectors_of(vectors_from, values_from):
-    """A covariance with the eigenvectors of one matrix (or of a rotation) and the eigenvalues
-    of another."""
-    vectors = (
-        eigh_desc(vectors_from)[1] if vectors_from.shape == values_from.shape else vectors_from
-    )
+def with_eigenvalues_of(vectors, values_from):
+    """The covariance with orthonormal eigenvectors ``vectors`` (rows) and the eigenvalues of
+    the covariance ``values_from``."""
     return vectors.T @ torch.diag(eigh_desc(values_from)[0]) @ vectors
 
 
@@ -387,18 +384,23 @@ rotations = torch.Generator().manual_seed(SEED)
 layer_bures = {
     "as measured": np.mean([bures_similarity(covs[a], covs[b]) for a, b in pairs]),
     "eigenvalues swapped": np.mean(
-        [bures_similarity(with_vectors_of(covs[a], covs[b]), covs[b]) for a, b in pairs]
+        [
+            bures_similarity(with_eigenvalues_of(eigh_desc(covs[a])[1], covs[b]), covs[b])
+            for a, b in pairs
+        ]
     ),
     "random eigenvectors": np.mean(
         [
             bures_similarity(
-                with_vectors_of(alignment.random_orthogonal(k2, k2, rotations), covs[b]), covs[b]
+                with_eigenvalues_of(alignment.random_orthogonal(k2, k2, rotations), covs[b]),
+                covs[b],
             )
             for _, b in pairs
         ]
     ),
 }
 spreads = [spatial.spread(vectors[0]) for _, vectors in spectra]
+dilation = spreads[-1] / spreads[0]
 glue_all(
     "spatial",
     null_draws=NULL_DRAWS,
@@ -413,13 +415,9 @@ glue_all(
     else "no more",
     spread_first=spreads[0],
     spread_last=spreads[-1],
-    dilation_first_last=spreads[-1] / spreads[0],
-    dilation_word="wider"
-    if spreads[-1] > 1.05 * spreads[0]
-    else "narrower"
-    if spreads[-1] < 0.95 * spreads[0]
-    else "about as wide",
-    dilation_seen="seen" if spreads[-1] > 1.05 * spreads[0] else "not seen",
+    dilation_first_last=dilation,
+    dilation_word="wider" if dilation > 1.05 else "narrower" if dilation < 0.95 else "about as wide",
+    dilation_seen="seen" if dilation > 1.05 else "not seen",
     lr=settings["lr"],
 )
 # %% [markdown]
@@ -569,14 +567,14 @@ plt.show()
 
 # %%
 by_kind = scores.groupby("kind")[["top-3 overlap", "1 − Bures"]].mean()
-threshold = null_distance["1 − Bures"] - 2 * null_distance["null sd"]
-ceiling_floor = null_distance["1 − Bures"] + 2 * null_distance["null sd"]
+closer_below = null_distance["1 − Bures"] - 2 * null_distance["null sd"]
+farther_above = null_distance["1 − Bures"] + 2 * null_distance["null sd"]
 
 
 def layers_closer(kind):
     """Layers where the kind is closer to the reference than the smooth null (beyond 2 sd)."""
     distance = scores[scores.kind == kind].groupby("layer")["1 − Bures"].mean()
-    return int((distance < threshold).sum()), int((distance > ceiling_floor).sum())
+    return int((distance < closer_below).sum()), int((distance > farther_above).sum())
 
 
 null_draw_distances = null_scores[:, :, 1].mean(axis=1)  # each draw, averaged over layers
@@ -615,13 +613,13 @@ for key, kind in [
     glue(f"spatial_{key}_farther_layers", farther)
     glue(f"spatial_{key}_verdict", verdict(kind))
 glue("spatial_other_dataset", other_name)
-closer = {kind: verdict(kind).startswith("closer") for kind in ("random labels", "dataset")}
+beats_null = {kind: verdict(kind).startswith("closer") for kind in ("random labels", "dataset")}
 glue(
     "spatial_beyond_smoothness",
     "What is shared beyond smoothness is shared by networks that saw the same images."
-    if closer["random labels"] and not closer["dataset"]
+    if beats_null["random labels"] and not beats_null["dataset"]
     else "What is shared beyond smoothness carries over to random labels and another dataset."
-    if all(closer.values())
+    if all(beats_null.values())
     else "Beyond two seeds of one recipe, these comparisons resolve no shared structure.",
 )
 glue("spatial_smooth_null_distance_low", null_draw_distances.min())

@@ -167,6 +167,11 @@ def factorized_network(
     )
 
 
+def learned_parameters(model: torch.nn.Module) -> int:
+    """How many weights training updates (the frozen spatial filters excluded)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
 sets = factorized_data(settings, generator)
 names = list(sets)
 first = names[0]
@@ -181,7 +186,7 @@ accuracy = pd.DataFrame(
         {
             "network": "standard 3×3",
             "spatial filters per channel": 9,
-            "learned parameters": sum(p.numel() for p in standard.model.parameters()),
+            "learned parameters": learned_parameters(standard.model),
             "test accuracy (%)": standard.mean_test_accuracy(),
         }
     ]
@@ -189,7 +194,7 @@ accuracy = pd.DataFrame(
         {
             "network": f"factorized, m = {m}",
             "spatial filters per channel": 2 * m,
-            "learned parameters": sum(p.numel() for p in net.model.parameters() if p.requires_grad),
+            "learned parameters": learned_parameters(net.model),
             "test accuracy (%)": net.mean_test_accuracy(),
         }
         for m, net in sweep.items()
@@ -614,19 +619,11 @@ torch.manual_seed(SEED)
 one_sign = models.factorized(
     settings["config"], filters[: 2 * M], 1, train_set.image_shape[1], train_set.num_classes
 )
-learned = [
-    sum(p.numel() for p in n.parameters() if p.requires_grad) for n in (one_sign, sweep[M].model)
-]
-print(f"learned parameters: one sign {learned[0]}, both signs {learned[1]}")
-history = train(
-    one_sign,
-    train_set,
-    test_set,
-    epochs=settings["epochs"],
-    lr=settings["lr"],
-    optimizer="adam",
-    device=device,
+print(
+    f"learned parameters: one sign {learned_parameters(one_sign)}, "
+    f"both signs {learned_parameters(sweep[M].model)}"
 )
+history = train(one_sign, train_set, test_set, device=device, **setups.fit_arguments(settings))
 print(
     f"one sign, top {2 * M}: {np.mean([r['test_acc'] for r in history[-3:]]):.1f} %; "
     f"both signs, top {M}: {sweep[M].mean_test_accuracy():.1f} %"

@@ -189,9 +189,12 @@ def train_resnet(
     """A :class:`models.ResNet` (one block per stage unless ``blocks`` says otherwise) trained
     with Adam at learning rate 10⁻³ and batch 128, or with the arguments of :func:`adam` given
     as ``fit`` (from the cache when possible)."""
-    arguments = {"widths": widths, "num_classes": train_set.num_classes}
-    if blocks is not None or not stem_pool:
-        arguments |= {"blocks": blocks or [1] * len(widths), "stem_pool": stem_pool}
+    arguments = {
+        "widths": widths,
+        "blocks": blocks or [1] * len(widths),
+        "num_classes": train_set.num_classes,
+        "stem_pool": stem_pool,
+    }
     fit = fit or {"lr": 1e-3, "optimizer": "adam", "batch_size": 128}
     return trained(
         f"resnet_{name}",
