@@ -21,6 +21,18 @@ def test_cnn_shapes_follow_the_arithmetic_of_unpadded_strided_convolutions():
     assert net[-1].in_features == 1600
 
 
+@pytest.mark.parametrize("pool", ["max", "avg"])
+def test_pooled_cnn_reads_out_one_value_per_channel(pool):
+    net = models.cnn([1, 8, 16], (16, 32), 2, kernel_size=3, stride=1, pool=pool)
+    x = torch.randn(3, 1, 16, 32)
+    assert net(x).shape == (3, 2) and net[-1].in_features == 16
+    maps = net[:4](x)  # after the last ReLU
+    pooled = maps.amax((2, 3)) if pool == "max" else maps.mean((2, 3))
+    assert torch.allclose(net[-1](pooled), net(x))
+    with pytest.raises(ValueError, match="pool"):
+        models.cnn([1, 8], 8, pool="sum")
+
+
 @pytest.mark.parametrize("dims", [[784], [784, 0, 10], [784, 2.5, 10], [784, True, 10]])
 def test_bad_mlp_sizes(dims):
     with pytest.raises(ValueError):

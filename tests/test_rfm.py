@@ -17,9 +17,12 @@ def _metric(d: int, seed: int = 0) -> torch.Tensor:
 
 def _direct(name: str, t: torch.Tensor, x: torch.Tensor, m: torch.Tensor, bandwidth: float):
     """K(t, x) from unfolded patches (P, d) of two images, in float64, from the formulas."""
-    if name == "laplace":
-        diff = t - x
-        return torch.exp(-torch.einsum("pi,ij,pj->p", diff, m, diff).mean().sqrt() / bandwidth)
+    diff = t - x
+    squared = torch.einsum("pi,ij,pj->p", diff, m, diff)
+    if name == "laplace":  # a Laplace kernel at every position, averaged
+        return torch.exp(-squared.sqrt() / bandwidth).mean()
+    if name == "global_laplace":  # one Laplace kernel of the RMS distance
+        return torch.exp(-squared.mean().sqrt() / bandwidth)
     dot = torch.einsum("pi,ij,pj->p", t, m, x)
     nt = torch.einsum("pi,ij,pj->p", t, m, t).sqrt()
     nx = torch.einsum("pi,ij,pj->p", x, m, x).sqrt()
@@ -71,6 +74,24 @@ def test_patch_agop_matches_autograd(name):
     assert torch.allclose(got, want / 3, rtol=1e-4, atol=1e-8)
 
 
+@pytest.mark.parametrize("name", ["laplace", "global_laplace"])
+def test_median_bandwidth_is_the_median_train_distance(name):
+    train, _, m, factor = _setup(4)
+    u = rfm.metric_patches(train, factor, 3)
+    kernel = rfm.PatchKernel(name, 3)
+    with pytest.raises(ValueError, match="calibrated"):
+        kernel.matrix(u, u)
+    pt = F.unfold(train, 3).transpose(1, 2)
+    distances = []
+    for i in range(6):
+        for j in range(i + 1, 6):
+            squared = torch.einsum("pi,ij,pj->p", pt[i] - pt[j], m, pt[i] - pt[j])
+            distances += squared.sqrt().tolist() if name == "laplace" else [squared.mean().sqrt()]
+    want = torch.tensor(distances).median().item()  # the lower median, as torch's
+    assert kernel.calibrated(u).bandwidth == pytest.approx(want, rel=1e-4)
+    assert rfm.PatchKernel("relu", 3).calibrated(u).bandwidth == "median"  # no bandwidth there
+
+
 def test_relu_kernel_is_twice_the_relu_feature_expectation():
     a, b = torch.tensor([[1.0, 0.5, -0.3]]), torch.tensor([[0.2, -1.0, 0.4]])
     w = torch.randn(400_000, 3, generator=torch.Generator().manual_seed(0))
@@ -85,7 +106,7 @@ def test_kernel_matrix_is_positive_semidefinite(name):
     x = torch.randn(40, 1, 8, 8, generator=torch.Generator().manual_seed(3))
     factor = sqrt_factor(_metric(9).float())
     u = rfm.metric_patches(x, factor, 3)
-    k = rfm.PatchKernel(name, 3).matrix(u, u)
+    k = rfm.PatchKernel(name, 3).calibrated(u).matrix(u, u)
     assert torch.allclose(k, k.T, atol=1e-5)
     assert torch.linalg.eigvalsh(k).min() > -1e-5 * k.abs().max()
 
@@ -153,6 +174,8 @@ def test_errors():
         rfm.PatchKernel("laplace", q=0)
     with pytest.raises(ValueError, match="bandwidth"):
         rfm.PatchKernel("laplace", bandwidth=0)
+    with pytest.raises(ValueError, match="bandwidth"):
+        rfm.PatchKernel("laplace", bandwidth="mean")
     with pytest.raises(ValueError, match="columns"):
         rfm.metric_patches(torch.zeros(1, 2, 5, 5), torch.eye(9), 3)
     with pytest.raises(ValueError, match="smaller"):

@@ -40,12 +40,16 @@ def cnn(
     num_classes: int = 10,
     kernel_size: int = 5,
     stride: int = 2,
+    pool: str | None = None,
 ) -> nn.Sequential:
     """[Conv (no padding) → ReLU] × (len(channels) − 1) → Flatten → Linear, without biases.
 
     ``channels`` starts with the number of input channels, e.g. ``(1, 32, 64)``;
-    ``image_size`` is the side of square images or (height, width).
+    ``image_size`` is the side of square images or (height, width). ``pool`` ("max" or
+    "avg") pools each channel over all positions before the read-out.
     """
+    if pool not in (None, "max", "avg"):
+        raise ValueError(f'pool must be None, "max" or "avg", got {pool!r}')
     channels = _positive_ints(channels, "channels")
     if len(channels) < 2:
         raise ValueError(f"channels needs input channels and one layer at least, got {channels}")
@@ -59,6 +63,9 @@ def cnn(
                 f"a {image_size}-pixel image is too small for {len(channels) - 1} "
                 f"convolutions of size {kernel_size} and stride {stride}"
             )
+    if pool is not None:
+        layers.append(nn.AdaptiveMaxPool2d(1) if pool == "max" else nn.AdaptiveAvgPool2d(1))
+        size = (1, 1)
     layers += [nn.Flatten(), nn.Linear(channels[-1] * size[0] * size[1], num_classes, bias=False)]
     return nn.Sequential(*layers)
 

@@ -8,12 +8,19 @@ Conventions:
   K_M(x, z) = (1/P) Σ_p k(M^½ x_p, M^½ z_p), with M a d×d positive semi-definite
   matrix (the Mahalanobis metric on patches; M = I is the fixed kernel):
 
-  - ``laplace``: k(a, b) = exp(−‖a − b‖ / L);
+  - ``laplace``: k(a, b) = exp(−‖a − b‖ / L), averaged over positions as above (the
+    source's form);
+  - ``global_laplace``, for comparison: one Laplace kernel of the root-mean-square patch
+    distance, exp(−√((1/P) Σ_p ‖M^½(x_p − z_p)‖²) / L). It is not an average over
+    positions: noise at every position enters every comparison, whatever M;
   - ``relu``: the arc-cosine kernel, the dual activation of ReLU,
     k(a, b) = (1/π)(aᵀb(π − θ) + √(‖a‖²‖b‖² − (aᵀb)²)), θ = angle(a, b),
     which equals 2·E[ReLU(wᵀa) ReLU(wᵀb)] for w ~ N(0, I). With it K_M is the
     CNN-GP kernel of a one-hidden-layer ReLU CNN with a linear read-out.
 
+  The Laplace bandwidth L is a number or ``"median"``: the median distance between train
+  images under the current metric (per position for ``laplace``, root-mean-square for
+  ``global_laplace``), measured again at every ConvRFM iteration (``calibrated``).
   M^½ x_p is computed for all patches at once as a convolution with the filters
   Λ^½ Vᵀ of M's eigenpairs (only the non-zero ones), never by unfolding.
 - Kernel ridge regression on one-hot targets Y: the train kernel is divided by its
@@ -31,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -40,40 +47,64 @@ from .data import ImageSet
 from .linalg import matrix_power, sqrt_factor
 from .runtime import progress
 
-KERNELS = ("laplace", "relu")
+KERNELS = ("laplace", "relu", "global_laplace")
 RIDGES = (1e-8, 1e-5, 1e-3)
 CHUNK = 2**23  # float32 entries per (patch, image, image) block: 32 MB each
 
 
 @dataclass(frozen=True)
 class PatchKernel:
-    """A patch kernel: ``name`` in ``KERNELS``, patch size ``q``, Laplace ``bandwidth`` L."""
+    """A patch kernel: ``name`` in ``KERNELS``, patch size ``q``, Laplace ``bandwidth`` L
+    (a positive number, or ``"median"`` to set it from the train images, see
+    ``calibrated``)."""
 
     name: str = "laplace"
     q: int = 3
-    bandwidth: float = 1.0
+    bandwidth: float | str = "median"
 
     def __post_init__(self) -> None:
         if self.name not in KERNELS:
             raise ValueError(f"unknown patch kernel {self.name!r}: choose one of {KERNELS}")
         if not isinstance(self.q, int) or isinstance(self.q, bool) or self.q < 1:
             raise ValueError(f"patch size q must be a positive integer, got {self.q!r}")
-        if not self.bandwidth > 0:
-            raise ValueError(f"bandwidth must be positive, got {self.bandwidth!r}")
+        if self.bandwidth != "median" and not (
+            isinstance(self.bandwidth, int | float) and self.bandwidth > 0
+        ):
+            raise ValueError(f'bandwidth must be positive or "median", got {self.bandwidth!r}')
+
+    def calibrated(self, u: torch.Tensor, images: int = 200) -> PatchKernel:
+        """This kernel with a ``"median"`` bandwidth replaced by the median distance between
+        the first ``images`` of the metric patches ``u`` (P, n, r): per position for
+        ``laplace``, root-mean-square over positions for ``global_laplace``."""
+        if self.bandwidth != "median" or self.name == "relu":
+            return self
+        u = u[:, :images]
+        i, j = torch.triu_indices(u.shape[1], u.shape[1], offset=1)
+        if self.name == "laplace":
+            distances = _distances(u, u, exact=True)[:, i, j]
+        else:
+            distances = _rms_distance(u, u)[i, j]
+        median = distances.median().item()
+        if not median > 0:
+            raise ValueError("the images are identical under this metric: no bandwidth to set")
+        return replace(self, bandwidth=median)
 
     def matrix(self, ua: torch.Tensor, ub: torch.Tensor) -> torch.Tensor:
         """K(a_i, b_j) for metric patches ``ua`` (P, n_a, r) and ``ub`` (P, n_b, r):
         an (n_a, n_b) float64 matrix."""
         _check_pair(ua, ub)
-        if self.name == "laplace":
-            return torch.exp(-_rms_distance(ua, ub) / self.bandwidth).double().cpu()
+        if self.name == "global_laplace":
+            return torch.exp(-_rms_distance(ua, ub) / self._bandwidth()).double().cpu()
         out = torch.empty(ua.shape[1], ub.shape[1], dtype=torch.float64)
         na, nb = ua.norm(dim=-1), ub.norm(dim=-1)
         for rows, cols in _blocks(*ua.shape[:2], ub.shape[1]):
-            dot = torch.bmm(ua[:, rows], ub[:, cols].transpose(1, 2))
-            out[rows, cols] = (
-                _arccos_kernel(dot, na[:, rows, None], nb[:, None, cols]).mean(0).double().cpu()
-            )
+            if self.name == "laplace":
+                rho = _distances(ua[:, rows], ub[:, cols])
+                block = torch.exp(rho.div_(-self._bandwidth())).mean(0)
+            else:
+                dot = torch.bmm(ua[:, rows], ub[:, cols].transpose(1, 2))
+                block = _arccos_kernel(dot, na[:, rows, None], nb[:, None, cols]).mean(0)
+            out[rows, cols] = block.double().cpu()
         return out
 
     def gradient_terms(
@@ -82,10 +113,11 @@ class PatchKernel:
         """(A, B), broadcastable to (P, n_x, n_t), with
         ∇_{u_p(x)} K(t, x) = A[p, x, t]·u_p(t) + B[p, x, t]·u_p(x)."""
         p = ux.shape[0]
-        if self.name == "laplace":
-            rho = _rms_distance(ux, ut)
-            a = torch.exp(-rho / self.bandwidth) / (self.bandwidth * p * rho)
-            a = torch.where(rho > 1e-6 * rho.max(), a, torch.zeros_like(a))[None]  # self-term
+        if self.name != "relu":
+            per_position = self.name == "laplace"
+            rho = _distances(ux, ut, exact=True) if per_position else _rms_distance(ux, ut)[None]
+            a = torch.exp(-rho / self._bandwidth()) / (self._bandwidth() * p * rho)
+            a = torch.where(rho > 1e-6 * rho.max(), a, torch.zeros_like(a))  # at distance 0
             return a, -a
         dot = torch.bmm(ux, ut.transpose(1, 2))
         nt, nx = ut.norm(dim=-1)[:, None, :], ux.norm(dim=-1)[:, :, None]
@@ -93,6 +125,21 @@ class PatchKernel:
         a = (math.pi - torch.arccos(cos)) / (math.pi * p)
         b = _sine_area(dot, nt, nx) / (math.pi * p * (nx * nx).clamp(min=1e-30))
         return a, b
+
+    def _bandwidth(self) -> float:
+        if self.bandwidth == "median":
+            raise ValueError(
+                'a "median" bandwidth must first be set from the data: call kernel.calibrated(u)'
+            )
+        return float(self.bandwidth)
+
+
+def _distances(ua: torch.Tensor, ub: torch.Tensor, exact: bool = False) -> torch.Tensor:
+    """‖a_p − b_p‖ for every position and pair of images: (P, n_a, n_b). ``exact`` computes
+    them from the differences (0 for equal patches, as a gradient needs); otherwise from
+    ‖a‖² + ‖b‖² − 2aᵀb, faster for wide patches but off by round-off near 0."""
+    mode = "donot_use_mm_for_euclid_dist" if exact else "use_mm_for_euclid_dist"
+    return torch.cdist(ua, ub, compute_mode=mode)
 
 
 def _rms_distance(ua: torch.Tensor, ub: torch.Tensor) -> torch.Tensor:
@@ -214,12 +261,16 @@ class ConvRFM:
     ``val_accuracy[t][j]`` is the validation accuracy (%) at iteration t (t = 0 is the
     fixed kernel, M = I) with ridge ``ridges[j]``; ``metrics[t]`` is the M used there;
     ``report_accuracy[t]`` the accuracy on the ``report`` split (if one was given) of
-    iteration t's best ridge: reported, never used to choose.
+    iteration t's best ridge: reported, never used to choose. ``kernels[t]`` is the kernel
+    with iteration t's bandwidth, ``off_diagonal[t]`` the mean off-diagonal entry of its train
+    kernel matrix over the diagonal's (near 0: every train image is alone, a lookup table).
     """
 
     kernel: PatchKernel
     ridges: tuple[float, ...]
     metrics: list[torch.Tensor] = field(default_factory=list)
+    kernels: list[PatchKernel] = field(default_factory=list)
+    off_diagonal: list[float] = field(default_factory=list)
     val_accuracy: list[list[float]] = field(default_factory=list)
     report_accuracy: list[float] = field(default_factory=list)
     best: tuple[int, int] = (0, 0)
@@ -234,7 +285,7 @@ class ConvRFM:
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         """Predicted (N, classes) scores of the chosen predictor."""
         u = metric_patches(x.to(self.train_patches.device), sqrt_factor(self.metric), self.kernel.q)
-        return self.kernel.matrix(u, self.train_patches) @ self.alpha
+        return self.kernels[self.best[0]].matrix(u, self.train_patches) @ self.alpha
 
     def accuracy(self, images: ImageSet) -> float:
         """Accuracy (%) of the chosen predictor on ``images``."""
@@ -254,8 +305,9 @@ def conv_rfm(
 ) -> ConvRFM:
     """Algorithm 1: from M = I, fit kernel ridge regression, set M to the patch-AGOP of the
     predictor (on the first ``agop_images`` train images) raised to ``power`` and rescaled
-    to trace d; repeat ``iterations`` times. The iteration and ridge with the best
-    validation accuracy win. ``report`` (e.g. the test split) is only scored."""
+    to trace d; repeat ``iterations`` times. A ``"median"`` bandwidth is set anew at every
+    iteration. The iteration and ridge with the best validation accuracy win. ``report``
+    (e.g. the test split) is only scored."""
     if iterations < 0:
         raise ValueError(f"iterations must be ≥ 0, got {iterations}")
     _check_splits(train, val)
@@ -267,24 +319,27 @@ def conv_rfm(
     for t in progress(range(iterations + 1), "ConvRFM iterations"):
         factor = sqrt_factor(metric)
         u_train = metric_patches(train.x.to(device), factor, kernel.q)
-        k_train = kernel.matrix(u_train, u_train)
+        fitted = kernel.calibrated(u_train)
+        k_train = fitted.matrix(u_train, u_train)
         scale = k_train.max()
         alphas = [a / scale for a in ridge_solutions(k_train / scale, targets, ridges)]
-        k_val = kernel.matrix(metric_patches(val.x.to(device), factor, kernel.q), u_train)
+        k_val = fitted.matrix(metric_patches(val.x.to(device), factor, kernel.q), u_train)
         accs = [_accuracy(k_val @ a, val.y) for a in alphas]
         j = max(range(len(accs)), key=accs.__getitem__)
         result.metrics.append(metric)
+        result.kernels.append(fitted)
+        result.off_diagonal.append(_mean_off_diagonal(k_train))
         result.val_accuracy.append(accs)
         if report is not None:
             u_report = metric_patches(report.x.to(device), factor, kernel.q)
             result.report_accuracy.append(
-                _accuracy(kernel.matrix(u_report, u_train) @ alphas[j], report.y)
+                _accuracy(fitted.matrix(u_report, u_train) @ alphas[j], report.y)
             )
         if accs[j] > best_acc:
             best_acc, result.best = accs[j], (t, j)
             result.train_patches, result.alpha = u_train, alphas[j]
         if t < iterations:
-            agop = patch_agop(kernel, u_train, alphas[j], u_train[:, :agop_images], factor)
+            agop = patch_agop(fitted, u_train, alphas[j], u_train[:, :agop_images], factor)
             metric = matrix_power(agop, power)
             metric = metric * d / metric.trace()
     return result
@@ -354,6 +409,12 @@ def deep_conv_rfm(
         filters.append(w)
         xs = [F.relu(F.conv2d(x, w)) for x in xs]
     return DeepConvRFM(stages, filters)
+
+
+def _mean_off_diagonal(k: torch.Tensor) -> float:
+    """Mean off-diagonal entry of a kernel matrix, in units of its mean diagonal entry."""
+    n = k.shape[0]
+    return ((k.sum() - k.trace()) / (n * (n - 1)) / (k.trace() / n)).item()
 
 
 def _accuracy(scores: torch.Tensor, labels: torch.Tensor) -> float:
