@@ -46,6 +46,16 @@ def test_matrix_correlations_against_scipy():
     assert linalg.matrix_correlation(a, b) == pytest.approx(pearson, abs=1e-6)
     assert linalg.matrix_correlation(a, b, centered=False) == pytest.approx(cosine, abs=1e-6)
     assert linalg.matrix_correlation(a, 3 * a + 1) == pytest.approx(1.0)
+    off = ~np.eye(7, dtype=bool)
+    pearson_off = scipy.stats.pearsonr(a.numpy()[off], b.numpy()[off])[0]
+    got = linalg.matrix_correlation(a, b, off_diagonal=True)
+    assert got == pytest.approx(pearson_off, abs=1e-6)
+    # a shared diagonal makes the full correlation high, not the off-diagonal one
+    big = 50 * torch.eye(7)
+    assert linalg.matrix_correlation(a + big, b + big) > 0.9
+    assert linalg.matrix_correlation(a + big, b + big, off_diagonal=True) == pytest.approx(got)
+    with pytest.raises(ValueError, match="square"):
+        linalg.matrix_correlation(torch.zeros(2, 3), torch.zeros(2, 3), off_diagonal=True)
 
 
 def test_errors_name_the_problem():

@@ -40,15 +40,24 @@ def matrix_power(matrix: torch.Tensor, power: float) -> torch.Tensor:
     return (vectors * values.clamp(min=0) ** power) @ vectors.T
 
 
-def matrix_correlation(a: torch.Tensor, b: torch.Tensor, centered: bool = True) -> float:
+def matrix_correlation(
+    a: torch.Tensor, b: torch.Tensor, centered: bool = True, off_diagonal: bool = False
+) -> float:
     """Correlation of two matrices as flattened vectors.
 
     ``centered=True``: Pearson correlation (each matrix's mean entry subtracted);
-    ``centered=False``: the uncentered cosine similarity.
+    ``centered=False``: the uncentered cosine similarity. ``off_diagonal=True`` uses only the
+    entries off the diagonal of two square matrices, so that a shared large diagonal (any
+    covariance near a multiple of the identity) does not count as agreement.
     """
     a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
     if a.shape != b.shape:
         raise ValueError(f"matrices of different shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    if off_diagonal:
+        if a.ndim != 2 or a.shape[0] != a.shape[1]:
+            raise ValueError(f"off_diagonal needs square matrices, got {tuple(a.shape)}")
+        keep = ~torch.eye(a.shape[0], dtype=torch.bool)
+        a, b = a[keep], b[keep]
     a, b = a.flatten(), b.flatten()
     if centered:
         a, b = a - a.mean(), b - b.mean()
