@@ -513,12 +513,15 @@ for entries, key in (("all", "all"), ("off-diagonal", "off")):
     glue(f"rfm_metric_{key}_max", float(part["CNN trained"].max()))
     glue(f"rfm_metric_{key}_init_max", float(part["CNN at initialization (control)"].abs().max()))
 off = metric_match.xs("off-diagonal", level="entries")
-beyond = int((off["CNN trained"] > off["CNN at initialization (control)"].abs()).sum())
+for task in ("bars", "digits"):
+    part = off.xs(task, level="task")
+    margin = part["CNN trained"] - part["CNN at initialization (control)"].abs()
+    glue(f"rfm_metric_off_{task}", float(part["CNN trained"].min()))
+    glue(f"rfm_metric_off_{task}_margin", float(margin.min()))
+    glue(f"rfm_metric_{task}_verdict", "does" if margin.min() > 0.1 else "does not")
 glue(
-    "rfm_metric_verdict",
-    "in every case training moved the CNN's first layer toward the metric ConvRFM learned"
-    if beyond == len(off)
-    else f"training moved the CNN toward ConvRFM's metric in {beyond} of {len(off)} cases only",
+    "rfm_metric_off_margin_max",
+    float((off["CNN trained"] - off["CNN at initialization (control)"].abs()).max()),
 )
 metric_match.round(2)
 
@@ -529,7 +532,13 @@ metric_match.round(2)
 # network looks as much like ConvRFM as a trained one, because both covariances are mostly their
 # diagonal. On the off-diagonal entries, where the structure lives, the trained CNN correlates at
 # {glue:text}`rfm_metric_off_min:.2f` to {glue:text}`rfm_metric_off_max:.2f` and the untrained one
-# at most {glue:text}`rfm_metric_off_init_max:.2f` in absolute value: {glue:text}`rfm_metric_verdict`.
+# at most {glue:text}`rfm_metric_off_init_max:.2f` in absolute value. Counting a margin of 0.1
+# over the untrained CNN as a match: on the digits, training {glue:text}`rfm_metric_digits_verdict`
+# move the CNN's first layer toward the metric ConvRFM learned (off-diagonal correlation at least
+# {glue:text}`rfm_metric_off_digits:.2f`, a margin of at least
+# {glue:text}`rfm_metric_off_digits_margin:.2f`); on the bars, where neither model found the bar,
+# it {glue:text}`rfm_metric_bars_verdict` (a margin of {glue:text}`rfm_metric_off_bars_margin:.2f`).
+# The agreement the source shows by eye is, at this scale, not one a control confirms.
 #
 # ## What $M$ learns: edge detectors
 #
@@ -693,8 +702,10 @@ pd.DataFrame(benchmark_rows).round(1) if benchmark_rows else print("quick profil
 #   {glue:text}`rfm_bars_top_spread:.0f` points of the others while a hand-written rule is near
 #   {glue:text}`rfm_bars_rule_min:.0f` %: the task, at this size, asks for a test no model here
 #   learned.
-# - ConvRFM's metric and the trained CNN's first-layer filter covariance agree (correlation
-#   {glue:text}`rfm_metric_corr_min:.2f` or more), far beyond the untrained CNN's.
+# - Correlating a metric with a filter covariance needs a control: on all entries an untrained
+#   CNN matches ConvRFM's metric as well as a trained one ({glue:text}`rfm_metric_all_init_max:.2f`).
+#   Off the diagonal the trained CNN's margin over its untrained self is at most
+#   {glue:text}`rfm_metric_off_margin_max:.2f`.
 # - After the local average, the top eigenvectors of $M$ are oriented edge detectors, and they
 #   find edges in photographs.
 # - Deep ConvRFM stacks random filters drawn from $M$; its second layer helped in

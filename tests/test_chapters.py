@@ -275,26 +275,38 @@ def test_cnfa_claims():
 def test_convrfm_claims():
     g = glued("08_convrfm")
     assert g["rfm_psd_worst"] > -1e-6  # kernel matrices are positive semi-definite
-    # at the highest noise, ConvRFM beats the fixed kernel: widely on digits, modestly on bars
-    assert g["rfm_digits_convrfm_acc"] - g["rfm_digits_fixed_acc"] >= 10
-    assert g["rfm_digits_mean_gain"] >= 10
-    assert g["rfm_bars_convrfm_acc"] - g["rfm_bars_fixed_acc"] >= 2
-    assert g["rfm_bars_mean_gain"] >= 2
-    assert g["rfm_digits_fixed_acc"] < 35  # the fixed kernel is near chance (10 %) there
-    for key in (
-        "rfm_bars_deep_acc",
-        "rfm_bars_cnn_acc",
-        "rfm_digits_deep_acc",
-        "rfm_digits_cnn_acc",
-    ):
-        assert 0 <= g[key] <= 100
-    assert 0 <= g["rfm_deep_helps"] <= g["rfm_deep_cases"]
+    # digits: a learned metric pays off for the whole-image kernel, not for the patchwise one,
+    # whose predictor is a sum over patches
+    assert g["rfm_digits_min_gain_whole"] >= 4
+    assert g["rfm_digits_max_gain_local"] < 3
+    # a second Deep ConvRFM layer (patches of patches) lifts the digits well above one layer
+    assert g["rfm_deep_change_digits"] >= 10
+    # the trained CNN is far ahead on the digits, and fits its train set
+    assert g["rfm_digits_cnn_margin"] >= 15
+    assert g["rfm_digits_cnn_train_acc"] >= 95
+    # bars: the images hold the answer (a hand-written rule), no learned model finds it
+    assert g["rfm_bars_rule_min"] >= 99
+    assert g["rfm_bars_top_spread"] < 15
+    assert max(g[f"rfm_bars_{k}_acc"] for k in ("convrfm_local", "convrfm_whole", "cnn")) < 80
+    assert g["rfm_bars_cnn_train_acc"] >= 99  # the CNN was trained to fit, not stopped early
+    # the median bandwidth keeps kernel matrices far from the identity; L = 1 would not
+    assert g["rfm_offdiag_min"] > 0.3
+    assert g["rfm_offdiag_fixed_l"] < 1e-3
+    # filters drawn from M overlap more than independent white filters
+    assert g["rfm_filter_cos_mean"] > g["rfm_filter_cos_white"]
+    # ConvRFM's metric against the CNN's filter covariance: all entries cannot tell a trained
+    # CNN from an untrained one; off the diagonal the verdicts follow the measured margins
+    assert g["rfm_metric_all_init_max"] > max(0.6, g["rfm_metric_all_min"])
+    assert g["rfm_metric_off_margin_max"] < 0.5
+    for task in ("bars", "digits"):
+        margin = g[f"rfm_metric_off_{task}_margin"]
+        assert g[f"rfm_metric_{task}_verdict"] == ("does" if margin > 0.1 else "does not")
     # top eigenvectors: a local average, then oriented edge detectors
     assert g["rfm_top_constant_cos"] > 0.9
     assert g["rfm_edge_count"] >= 3
     assert g["rfm_edge_coherence_mean"] > 0.5
-    # cost grows faster than linearly in the number of train images
-    assert g["rfm_time_exponent"] > 1
+    # the patchwise kernel costs several times the whole-image kernel
+    assert g["rfm_time_ratio"] > 2
 
 
 def test_inversion_claims():

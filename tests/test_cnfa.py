@@ -122,6 +122,21 @@ def test_layer_inputs_stop_early_so_larger_images_work():
     assert torch.allclose(seen["2"], net[1](net[0](x)))
 
 
+def test_spectrum_matched_rotation_keeps_the_spectrum_and_averages_to_its_mean():
+    a = torch.randn(6, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    g = a @ a.T
+    gen = torch.Generator().manual_seed(1)
+    draws = [cnfa.spectrum_matched_rotation(g, gen) for _ in range(4000)]
+    assert torch.allclose(torch.linalg.eigvalsh(draws[0]), torch.linalg.eigvalsh(g), atol=1e-9)
+    assert torch.allclose(draws[0], draws[0].T)
+    # E[Q Λ Qᵀ] = (tr Λ / k) I for Haar Q: the eigenvectors carry no direction on average
+    mean = torch.stack(draws).mean(0)
+    expected = torch.eye(6, dtype=torch.float64) * g.trace() / 6
+    assert (mean - expected).abs().max() < 0.05 * g.trace() / 6
+    with pytest.raises(ValueError, match="square"):
+        cnfa.spectrum_matched_rotation(torch.zeros(2, 3))
+
+
 def test_errors_are_clear():
     net = small_net()
     x = torch.randn(2, 2, 8, 8, dtype=torch.float64)

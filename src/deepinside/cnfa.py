@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .alignment import random_orthogonal
 from .covariance import weight_matrix
 from .data import ImageSet
 from .linalg import sqrt_factor
@@ -123,6 +124,19 @@ def patch_agop(
         w = weight_matrix(convs[name]).double().cpu()
         result[name] = w.T @ g @ w
     return result
+
+
+def spectrum_matched_rotation(
+    matrix: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Q Λ Qᵀ for the eigenvalues Λ of the symmetric ``matrix`` and a Haar-random rotation Q:
+    a matrix with the same spectrum and random eigenvectors (float64). Used as a null for the
+    ansatz: Wᵀ (Q Λ Qᵀ) W keeps G's eigenvalues and forgets which directions they belong to."""
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"expected a square matrix, got shape {tuple(matrix.shape)}")
+    values = torch.linalg.eigvalsh(matrix.double())
+    q = random_orthogonal(len(values), len(values), generator)
+    return (q * values) @ q.T
 
 
 def patch_agop_unfolded(
