@@ -252,7 +252,7 @@ def test_cnfa_claims():
     g = glued("07_cnfa")
     assert g["cnfa_test_acc"] >= 3 * g["cnfa_chance_acc"]
     # W^T G W is the patch-AGOP: same matrix as the unfolded definition, and faster
-    assert g["cnfa_identity_rel_err"] <= 1e-4 and g["cnfa_identity_speedup"] > 1
+    assert g["cnfa_identity_rel_err"] <= 1e-4 and g["cnfa_identity_speedup_max"] > 2
     # the ansatz after training: high in every layer, above the initial-vs-trained control
     assert g["cnfa_corr_trained_mean"] >= 0.9
     assert g["cnfa_corr_trained_mean"] > g["cnfa_corr_init_mean"] + 0.3
@@ -266,10 +266,20 @@ def test_cnfa_claims():
     assert g["cnfa_constant_share_cnfm"] >= 3 * 100 * 3 / 27
     assert g["cnfa_constant_share_agop"] >= 3 * 100 * 3 / 27
     assert g["cnfa_edge_cnfm_corr"] < 0.2
-    # Theorem 1: exact from zero with equal gradients; a random start breaks it clearly
-    assert g["cnfa_theorem1_corr"] >= 0.999
-    assert g["cnfa_theorem1_random_start_corr"] <= 0.8
-    assert g["cnfa_theorem1_random_downstream_corr"] >= 0.9
+    # the null: W alone gives most of the correlation (rotated G), a near-isotropic G more;
+    # the trained G exceeds the rotated null in every layer
+    assert 0.7 <= g["cnfa_corr_rotated_g_mean"] < g["cnfa_corr_trained_mean"]
+    assert g["cnfa_null_margin_min"] > 0.01
+    assert g["cnfa_initial_g_word"] == (
+        "higher" if g["cnfa_corr_initial_g_mean"] > g["cnfa_corr_trained_mean"] else "lower"
+    )
+    assert g["cnfa_corr_offdiag_mean"] > g["cnfa_corr_offdiag_rotated_mean"]
+    # Theorem 1: exact from zero with equal gradients, at both step sizes; a random start
+    # breaks it at the small step, not at the large one
+    assert g["cnfa_theorem1_corr_worst"] >= 0.999 and g["cnfa_theorem1_rank"] == 1
+    assert g["cnfa_theorem1_random_start_corr_small"] <= 0.8
+    assert g["cnfa_theorem1_random_start_corr_large"] > g["cnfa_theorem1_random_start_corr_small"]
+    assert g["cnfa_theorem1_random_downstream_corr_small"] >= 0.9
 
 
 def test_convrfm_claims():
