@@ -528,7 +528,7 @@ for downstream, start_std, lr in itertools.product(("constant", "random"), (0.0,
             "rank of W(1)": int(torch.linalg.matrix_rank(w1)),
         }
     )
-theorem = pd.DataFrame(theorem).set_index(["weights after W", "start W(0)", "step η"])
+theorem = pd.DataFrame(theorem).set_index(["weights after W", "start W(0)", "step η"]).sort_index()
 corr_of = theorem["Pearson(CNFM, AGOP)"]
 zero, noisy = "zero", "N(0, 0.01²)"
 glue("cnfa_steps", list(STEPS))

@@ -186,10 +186,9 @@ print(
     f"{noise_net.test_accuracy:.1f} % on fresh noise (chance {100 / settings['noise_classes']:.0f} %)"
 )
 glue("inv_photos_acc", photos_net.test_accuracy)
-glue("inv_noise_train_acc", noise_net.history[-1]["train_acc"]);
-
+glue("inv_noise_train_acc", noise_net.history[-1]["train_acc"])
 # %%
-results = {}
+results, embedding_norm, sizes = {}, {}, {}
 for label, stage in progress([(r, s) for r in rows for s in models.RESNET_STAGES], "inverting"):
     net, mean_, std_ = rows[label]
     embed = models.resnet_embedding(net, stage, mean_, std_)
@@ -202,6 +201,10 @@ for label, stage in progress([(r, s) for r in rows for s in models.RESNET_STAGES
         blur_sigma=blur,
         generator=generator,
     )
+    with torch.no_grad():
+        embedded = embed(cat[None])
+    embedding_norm[label, stage] = torch.linalg.vector_norm(embedded).item()
+    sizes[label, stage] = embedded.numel()
 
 table = pd.DataFrame(
     [
@@ -209,6 +212,7 @@ table = pd.DataFrame(
             "network": label,
             "stage": stage,
             "m_g / m_s": r.m_g[-1].item() / r.m_s,
+            "m_g / ‖O(a)‖": r.m_g[-1].item() / embedding_norm[label, stage],
             "m_i": r.m_i[-1].item(),
         }
         for (label, stage), r in results.items()
@@ -239,6 +243,10 @@ glue(
 glue("inv_first_mi_conv1", first_mi["conv1"])
 glue("inv_first_mi_conv5", first_mi["conv5"])
 glue("inv_target_norm", torch.linalg.vector_norm(cat).item())
+small_mi = table.set_index(["network", "stage"])["m_i"]
+for stage in ("conv1", "conv5"):
+    ratio = small_mi["small, photos", stage] / small_mi["small, untrained", stage]
+    glue(f"inv_trained_over_untrained_{stage}", ratio)
 
 fig, ax = plt.subplots(figsize=(6, 3.2))
 sns.lineplot(table, x="stage", y="m_i", hue="network", marker="o", ax=ax)
@@ -258,6 +266,12 @@ plt.show()
 # cat's eyes and nose are, more abstract than the untrained network's, not closer to the
 # photograph. A layer's embedding is matched, but by an image the layer finds equivalent, not by
 # the cat.
+#
+# **Does training sharpen what a layer keeps?** The source finds that training improves the
+# inversions of early layers, not of late ones. For the small ResNet, the input distance $m_i$
+# of the trained network over the untrained one's is {glue:text}`inv_trained_over_untrained_conv1:.2f`
+# at conv1 and {glue:text}`inv_trained_over_untrained_conv5:.2f` at conv5 (below 1: the trained
+# network's inversion is closer to the cat).
 #
 # ## Non-uniqueness
 #
@@ -302,7 +316,14 @@ tenth = len(deep.steps) // 10  # after the first tenth of the run
 glue("inv_nonunique_mg_drop", (deep.m_g[tenth] / deep.m_g[-1]).item())
 glue("inv_nonunique_mi_change", (deep.m_i[-1] / deep.m_i[tenth]).item())
 glue("inv_nonunique_mg_over_ms", deep.m_g[-1].item() / deep.m_s)
-glue("inv_nonunique_mi", deep.m_i[-1].item());
+glue("inv_nonunique_mi", deep.m_i[-1].item())
+wide = paths["conv2"]
+glue("inv_input_elements", cat.numel())
+glue("inv_conv2_elements", sizes[first, "conv2"])
+glue("inv_conv5_elements", sizes[first, "conv5"])
+glue("inv_conv2_mg_drop", (wide.m_g[tenth] / wide.m_g[-1]).item())
+glue("inv_conv2_mi_change", (wide.m_i[-1] / wide.m_i[tenth]).item())
+glue("inv_conv2_mi", wide.m_i[-1].item())
 
 # %% [markdown]
 # At conv5, after the first tenth of the run, the embedding distance still falls
@@ -311,8 +332,15 @@ glue("inv_nonunique_mi", deep.m_i[-1].item());
 # stays at {glue:text}`inv_nonunique_mi:.0f`: better and better matches of the embedding, no
 # closer to the cat. Many inputs share (almost) the same deep embedding, and descent finds one
 # near where it started. The generated images are mostly noise: that noise lies in directions the
-# layer does not see. At conv2 the cat is still recognizable, but the input distance also stops
-# falling long before the embedding distance does.
+# layer does not see. At conv5 this is no surprise: its embedding has
+# {glue:text}`inv_conv5_elements` numbers for an input of {glue:text}`inv_input_elements`, so
+# counting alone leaves most input directions unseen. At conv2 the embedding has *more* numbers
+# than the input ({glue:text}`inv_conv2_elements`), and still, after the first tenth of the run,
+# the embedding distance falls {glue:text}`inv_conv2_mg_drop:.0f`-fold while the input distance
+# moves by a factor {glue:text}`inv_conv2_mi_change:.2f` (ending at
+# {glue:text}`inv_conv2_mi:.0f`): the cat is recognizable, but more numbers do not make the map
+# invertible in practice (ReLU zeros, strides and max pooling discard information; the linear
+# networks below show why even an invertible map can be this slow to invert).
 #
 # **Explore the descent.** In a live notebook, step through either run and watch the image
 # against the two distances. The printed page shows conv5 after the first tenth of the run.
@@ -345,7 +373,10 @@ interactive.explore(
 #
 # Take a multilayer perceptron with **no non-linearity**, weights and biases initialized as
 # PyTorch does (Kaiming-uniform), untrained, and the cat at
-# $3\times$`mlp_side`$\times$`mlp_side` pixels as input (dimension $d$). The whole network is one
+# $3\times$`mlp_side`$\times$`mlp_side` pixels as input (dimension $d$: {glue:text}`inv_mlp_d` in
+# this profile, $3\cdot 16^2 = 768$ in `quick`; the source used $3\cdot 29^2 = 2523$, kept in
+# `full`. The smaller input keeps the $4d$-wide ReLU networks and thousands of descent steps
+# within seconds on a CPU; the theory below does not depend on $d$). The whole network is one
 # affine map $O(a) = Wa + b$ with $W = W_L\cdots W_1$, so gradient descent runs on that single
 # map (`inversion.compose_affine`, the same function, computed faster), here on the L2 loss
 # $\frac12\|O(a) - O(a^*)\|^2$ with the step $1/\sigma_{\max}(W)^2$.
@@ -445,8 +476,7 @@ glue_all(
     over_mi=width_runs[over][0].m_i[-1].item(),
     start_mi=width_runs[over][0].m_i[0].item(),
     all_matched=all(r.matched for r, _ in width_runs.values()),
-);
-
+)
 # %% [markdown]
 # With hidden width {glue:text}`inv_mlp_under_ratio` $d$ (under-complete, $d =$
 # {glue:text}`inv_mlp_d`), $m_i$ ends at {glue:text}`inv_mlp_under_mi:.2f`, just above the stall
@@ -477,8 +507,7 @@ glue("inv_mlp_steps", settings["mlp_steps"])
 glue("inv_depth_first", settings["mlp_depths"][0])
 glue("inv_depth_last", settings["mlp_depths"][-1])
 glue("inv_depth_first_mi", depth_runs[settings["mlp_depths"][0]].m_i[-1].item())
-glue("inv_depth_last_mi", depth_runs[settings["mlp_depths"][-1]].m_i[-1].item());
-
+glue("inv_depth_last_mi", depth_runs[settings["mlp_depths"][-1]].m_i[-1].item())
 # %% [markdown]
 # After the same {glue:text}`inv_mlp_steps` steps, one layer leaves $m_i =$
 # {glue:text}`inv_depth_first_mi:.1e` and {glue:text}`inv_depth_last` layers
@@ -574,13 +603,19 @@ glue("inv_relu_same_mi", relu_table.m_i[1])
 glue("inv_relu_widest_mi", relu_table.m_i.iloc[-1])
 glue("inv_relu_widest", " and ".join(f"{f}d" for f in settings["relu_widths"][-1]))
 glue("inv_relu_first", " and ".join(f"{f}d" for f in first_pair))
+glue("inv_relu_rule_mi", relu_runs[2, 4].m_i[-1].item())
+glue("inv_relu_narrow_mi", relu_runs[2, 2].m_i[-1].item())
+glue("inv_relu_start_mi", relu_runs[2, 4].m_i[0].item())
 relu_table.round(3)
 
 # %% [markdown]
 # With hidden widths {glue:text}`inv_relu_first`, the linear network recovers the cat
 # ($m_i =$ {glue:text}`inv_relu_linear_mi:.3f`) but the ReLU network stalls at
 # {glue:text}`inv_relu_same_mi:.2f`; with widths {glue:text}`inv_relu_widest` the ReLU network
-# recovers it too ($m_i =$ {glue:text}`inv_relu_widest_mi:.3f`).
+# recovers it too ($m_i =$ {glue:text}`inv_relu_widest_mi:.3f`). The source's rule is the middle
+# case: hidden widths $2d$ then $4d$, each layer twice as wide as the one it reads, recover the
+# input ($m_i =$ {glue:text}`inv_relu_rule_mi:.3f`, from {glue:text}`inv_relu_start_mi:.1f` at the
+# start), while $2d$ then $2d$ stall at {glue:text}`inv_relu_narrow_mi:.2f`.
 #
 # ## Trained on noise: a different reading of the same photograph
 #
@@ -590,73 +625,95 @@ relu_table.round(3)
 # photographs reaches {glue:text}`inv_photos_acc:.0f` % on held-out crops). Two measurements
 # compare the three small networks. First, how well the blurred inversions of the grid above match
 # each network's embedding of the cat: blurred images are smooth, like photographs and unlike the
-# noise. Second, inversions *without* blur, where nothing keeps the image smooth and each network
-# pulls it where its embedding leads; the **neighbour correlation** (the correlation between
-# adjacent pixels, `inversion.neighbour_correlation`) tells photograph-like images (close to 1)
-# from noise (close to 0).
+# noise; we read the match both against the shifted cat ($m_g/m_s$) and against the size of the
+# embedding itself ($m_g/\|O(a)\|$), since networks differ in how much a small shift moves their
+# embedding. Second, inversions *without* blur, where nothing keeps the image smooth and each
+# network pulls it where its embedding leads; the **neighbour correlation** (the correlation
+# between adjacent pixels, `inversion.neighbour_correlation`) tells photograph-like images (close
+# to 1) from noise (close to 0). A white-noise start would leave noise of its own behind, so these
+# runs start from a *uniform gray* image: whatever texture the result has, descent put there. As a
+# control they also start from the cat plus white noise (standard deviation
+# {glue:text}`inv_control_noise`): a network whose embedding registers the noise removes it.
 
 # %%
 small_rows = ["small, untrained", "small, photos", "small, noise"]
 free_stages = ["conv2", "conv3", "conv4"]
+CONTROL_NOISE = 0.1
+glue("inv_control_noise", CONTROL_NOISE)
+starts = {
+    "gray": torch.full_like(cat, inversion.START_MEAN),
+    "cat + noise": (cat + CONTROL_NOISE * torch.randn(cat.shape, generator=generator).to(cat)),
+}
 free = {}
-for label, stage in progress(
-    [(r, s) for r in small_rows for s in free_stages], "inverting without blur"
+for label, stage, start in progress(
+    [(r, s, k) for r in small_rows for s in free_stages for k in starts], "inverting without blur"
 ):
     net, mean_, std_ = rows[label]
     embed = models.resnet_embedding(net, stage, mean_, std_)
-    free[label, stage] = inversion.invert(
-        embed, cat, settings["steps"], settings["deep_lr"], normalize=True, generator=generator
+    free[label, stage, start] = inversion.invert(
+        embed,
+        cat,
+        settings["steps"],
+        settings["deep_lr"],
+        normalize=True,
+        start=starts[start].clamp(0, 1),
+        generator=generator,
     )
 free_table = pd.DataFrame(
     [
         {
             "network": label,
             "stage": stage,
+            "start": start,
             "neighbour correlation": inversion.neighbour_correlation(r.image),
         }
-        for (label, stage), r in free.items()
+        for (label, stage, start), r in free.items()
     ]
 )
 small_table = table[table.network.isin(small_rows)]
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.3))
-sns.barplot(small_table, x="stage", y="m_g / m_s", hue="network", hue_order=small_rows, ax=axes[0])
+fig, axes = plt.subplots(1, 4, figsize=(16, 3.3))
+for ax, measure in zip(axes[:2], ("m_g / m_s", "m_g / ‖O(a)‖")):
+    sns.barplot(small_table, x="stage", y=measure, hue="network", hue_order=small_rows, ax=ax)
+    ax.set(title=f"with blur: {measure}")
 axes[0].axhline(1, color="gray", ls="--", lw=1)
-axes[0].set(title="with blur: how well a smooth image matches")
-sns.barplot(
-    free_table,
-    x="stage",
-    y="neighbour correlation",
-    hue="network",
-    hue_order=small_rows,
-    ax=axes[1],
-)
-axes[1].axhline(inversion.neighbour_correlation(cat), color="gray", ls="--", lw=1, label="the cat")
-axes[1].set(title="without blur: how smooth the generated image is")
+for ax, start in zip(axes[2:], starts):
+    sns.barplot(
+        free_table[free_table.start == start],
+        x="stage",
+        y="neighbour correlation",
+        hue="network",
+        hue_order=small_rows,
+        ax=ax,
+    )
+    ax.axhline(inversion.neighbour_correlation(cat), color="gray", ls="--", lw=1, label="the cat")
+    ax.set(title=f"without blur, from {start}: smoothness", ylim=(-0.1, 1))
 for ax in axes:
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
 plt.tight_layout()
 plt.show()
 
 fig, axes = plt.subplots(1, 4, figsize=(10, 2.8))
 show(axes[0], cat, "target")
 for ax, label in zip(axes[1:], small_rows):
-    show(ax, free[label, "conv3"].image, f"{label}: conv3")
-fig.suptitle("conv3 without blur")
+    show(ax, free[label, "conv3", "gray"].image, f"{label}: conv3")
+fig.suptitle("conv3 without blur, from a gray start")
 plt.tight_layout()
 plt.show()
 
 deep_stages = ["conv3", "conv4", "conv5"]
-by_stage = small_table.set_index(["network", "stage"])["m_g / m_s"]
-smoothness = free_table.groupby("network")["neighbour correlation"].mean()
+by_stage = small_table.set_index(["network", "stage"])
+smoothness = free_table.groupby(["start", "network"])["neighbour correlation"].mean()
 for label, key in zip(small_rows, ["untrained", "photos", "noise"]):
-    glue(f"inv_{key}_deep_mgms", by_stage.loc[label][deep_stages].mean())
-    glue(f"inv_{key}_free_nc", smoothness[label])
+    glue(f"inv_{key}_deep_mgms", by_stage.loc[label, "m_g / m_s"][deep_stages].mean())
+    glue(f"inv_{key}_deep_mgo", by_stage.loc[label, "m_g / ‖O(a)‖"][deep_stages].mean())
+    glue(f"inv_{key}_free_nc", smoothness["gray", label])
+    glue(f"inv_{key}_control_nc", smoothness["cat + noise", label])
+glue("inv_start_nc", inversion.neighbour_correlation(starts["cat + noise"].clamp(0, 1)))
 
 # %%
-glue("inv_target_nc", inversion.neighbour_correlation(cat));
-
+glue("inv_target_nc", inversion.neighbour_correlation(cat))
 # %% [markdown]
 # Over conv3 to conv5, smooth images match the embeddings of the network trained on photographs
 # best ($m_g/m_s$ {glue:text}`inv_photos_deep_mgms:.2f` on average), those of the untrained
@@ -712,19 +769,36 @@ for loss in ("l1", "l2"):
 
 # %% [markdown]
 # **2. Where the stall distance comes from.** For the under-complete MLP, compute the fraction of
-# the starting error $a_0 - a^*$ that lies in the null space of $W$, and compare with
-# $1 - \text{width}/d$, the fraction of dimensions the null space takes.
+# the starting error $a_0 - a^*$ (in norm) that lies in the null space of $W$, and compare with
+# $\sqrt{1 - \text{width}/d}$. Does it matter whether the error is smooth?
 
 # %% tags=["hide-input"]
 # Solution
 start_error = width_runs[under][0].m_i[0].item()
-print(
-    f"stall distance / starting distance: {width_runs[under][1] / start_error:.2f}; "
-    f"sqrt(1 - width/d) = {np.sqrt(1 - under):.2f}"
+torch.manual_seed(SEED)
+w_under = inversion.compose_affine(inversion.affine_mlp([d, *[round(under * d)] * 3]).double())[
+    1
+].weight.detach()
+smooth = small_cat - small_cat.mean()  # a smooth error: the cat itself, centred
+white = torch.randn(
+    small_cat.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
 )
-# A random error spreads its energy evenly over directions, so the null-space part keeps about
-# (1 − width/d) of the squared norm; the cat is not random, and its error is mostly smooth,
-# hence the difference.
+for name, error in (
+    ("the start's error", None),
+    ("a smooth error", smooth),
+    ("a white error", white),
+):
+    share = (
+        width_runs[under][1] / start_error
+        if error is None
+        else inversion.stall_distance(w_under, error, torch.zeros_like(error))
+        / torch.linalg.vector_norm(error).item()
+    )
+    print(f"{name:18s}: null-space share {share:.3f}")
+print(f"sqrt(1 - width/d) = {np.sqrt(1 - under):.3f}")
+# W is random, so its null space is a uniformly random subspace of dimension d − width: any
+# fixed error, smooth or white, keeps about (1 − width/d) of its squared norm there. The small
+# differences are the fluctuations of one random subspace.
 
 # %% [markdown]
 # ## References
