@@ -190,8 +190,8 @@ identity.round(4)
 # On 100 images the two computations agree to a relative error of
 # {glue:text}`cnfa_identity_rel_err:.0e` at most (floating-point rounding). Layer by layer,
 # $W^\top G W$ is {glue:text}`cnfa_identity_speedup_min:.1f` to
-# {glue:text}`cnfa_identity_speedup_max:.1f` times faster on this small network. The gap widens with
-# the layer size: unfolding multiplies memory by $q^2$ and every outer product costs
+# {glue:text}`cnfa_identity_speedup_max:.1f` times faster on this small network. On large layers
+# the gap grows: unfolding multiplies memory by $q^2$ and every outer product costs
 # $(cq^2)^2$ instead of $k^2$ per position. The benchmark `benchmarks/agop_vs_unfold.py` measures
 # it at the sizes of VGG-11.
 #
@@ -260,13 +260,13 @@ ax.set_title("Filter covariance (CNFM) and patch-AGOP, per conv layer")
 # {glue:text}`cnfa_corr_init_mean:.3f` on average. So the agreement is not a leftover of the
 # initialization; it holds for the new filters that training produced.
 #
-# The gray bars need a word, because they differ from the source, which reports lower
-# correlations at initialization. Here, at initialization, the CNFM and AGOP correlate at
-# {glue:text}`cnfa_corr_at_init_mean:.3f` on average. At a random initialization, the gradients
-# at a layer's output are nearly isotropic, $G \approx cI$, so $W^\top G W \approx c\,W^\top W$
-# holds for any $W$. Both matrices are then close to a multiple of the identity, because random
-# filters have no preferred direction. The ansatz has content after training. There, $W^\top W$
-# is far from its initial, identity-like form (red bars), and it still matches the AGOP.
+# The gray bars need a word, because the source reports clearly lower correlations at
+# initialization. Here, at initialization, the CNFM and AGOP correlate at
+# {glue:text}`cnfa_corr_at_init_mean:.3f` on average, nearly as high as after training. At a
+# random initialization the gradients at a layer's output are nearly isotropic, $G \approx cI$,
+# so $W^\top G W \approx c\,W^\top W$ holds for any $W$, whatever its structure. After training
+# $W^\top W$ is far from its initial form (red bars), and it still matches the AGOP; the null
+# below asks how much of that match the trained $G$ is responsible for.
 #
 # The first layer's matrices show what the correlation measures. They are $27\times 27$,
 # indexed by (colour, row, column) of a $3\times 3$ patch, so each $9\times 9$ block pairs two
@@ -363,7 +363,8 @@ nulls.round(3)
 # picture is the same ({glue:text}`cnfa_corr_offdiag_mean:.3f` against
 # {glue:text}`cnfa_corr_offdiag_rotated_mean:.3f`). So the headline correlation is mostly the shared
 # factor $W$; the content of the ansatz is that large output gradients fall on the directions
-# the filters already amplify, a margin of a few hundredths here, not the correlation itself.
+# the filters already amplify, a margin of at most {glue:text}`cnfa_null_margin_max:.2f` here, not
+# the correlation itself.
 
 # %% [markdown]
 # ## What the matrices do to an image
@@ -554,8 +555,8 @@ theorem
 # outweighs the start. Which assumption "matters more" is therefore a matter of step size and
 # data, not a property of the ansatz. The trained CNN above satisfies none of the
 # theorem's assumptions: it starts small but random, takes many Adam steps, and uses ReLU and
-# pooling. Its high correlations are therefore evidence that the ansatz reaches beyond the
-# theorem, not a consequence of it.
+# pooling. Its high correlations are not a consequence of the theorem; as the null above showed,
+# only their margin over a rotated $G$ is evidence of the ansatz.
 
 # %% [markdown]
 # ## ImageNet classifiers (`full` profile)
@@ -663,8 +664,8 @@ if settings["pretrained"]:
 #   isotropic $G$ it is {glue:text}`cnfa_corr_initial_g_mean:.2f`. What the trained gradients add
 #   is their alignment with the filters, {glue:text}`cnfa_null_margin_min:.2f` to
 #   {glue:text}`cnfa_null_margin_max:.2f` above the rotated null.
-# - At initialization the two matrices also agree, trivially: gradients are nearly isotropic and
-#   both are close to a multiple of the identity.
+# - At initialization the two matrices also agree, trivially: the output gradients are nearly
+#   isotropic, so $W^\top G W \approx c\,W^\top W$ for any $W$.
 # - One gradient step from $W = 0$ makes the ansatz exact, with a rank-one $W$; how far it
 #   survives a random start or position-dependent gradients depends on the step size and data.
 #
