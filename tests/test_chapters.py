@@ -304,13 +304,15 @@ def test_convrfm_claims():
     assert g["rfm_offdiag_fixed_l"] < 1e-3
     # filters drawn from M overlap more than independent white filters
     assert g["rfm_filter_cos_mean"] > g["rfm_filter_cos_white"]
-    # ConvRFM's metric against the CNN's filter covariance: all entries cannot tell a trained
-    # CNN from an untrained one; off the diagonal the verdicts follow the measured margins
-    assert g["rfm_metric_all_init_max"] > max(0.6, g["rfm_metric_all_min"])
-    assert g["rfm_metric_off_margin_max"] < 0.5
-    for task in ("bars", "digits"):
-        margin = g[f"rfm_metric_off_{task}_margin"]
-        assert g[f"rfm_metric_{task}_verdict"] == ("does" if margin > 0.1 else "does not")
+    # ConvRFM's metric against the CNN's filter covariance: on all entries untrained CNNs
+    # correlate highly too (the diagonal); the off-diagonal verdicts are counted
+    assert g["rfm_metric_all_null_max"] > 0.6
+    assert g["rfm_metric_off_null_max"] < g["rfm_metric_all_null_max"]
+    assert 0 <= g["rfm_metric_beyond"] <= g["rfm_metric_cases"] == 4
+    # the second layer's gain on the digits, read against its fixed kernel
+    assert g["rfm_deep_fixed2_digits"] > g["rfm_deep_first_digits"]
+    # edge detectors: far more oriented than random zero-sum filters
+    assert g["rfm_edge_coherence_mean"] > g["rfm_edge_coherence_null"] + 0.3
     # top eigenvectors: a local average, then oriented edge detectors
     assert g["rfm_top_constant_cos"] > 0.9
     assert g["rfm_edge_count"] >= 3
