@@ -93,46 +93,42 @@ def _bars_patches(n: int):
     return bars, linalg.sqrt_factor(m)
 
 
-def kernel(method: str, n: int) -> dict:
+def _kernel_matrix(name: str, naive, method: str, n: int) -> dict:
+    """The package's kernel matrix ``name`` (bandwidth 1) against ``naive(patches, factor)``
+    on unfolded float64 patches (n, 9, P)."""
     from deepinside import rfm
 
     bars, factor = _bars_patches(n)
-    if method == "fast":
 
-        def run():
-            u = rfm.metric_patches(bars.x, factor, 3)
-            return rfm.PatchKernel("global_laplace", 3, 1.0).matrix(u, u)
-    else:
+    def fast():
+        u = rfm.metric_patches(bars.x, factor, 3)
+        return rfm.PatchKernel(name, 3, 1.0).matrix(u, u)
 
-        def run():
-            patches = F.unfold(bars.x.double(), 3)  # (n, 9, P)
-            mapped = torch.einsum("rd,ndp->npr", factor, patches).reshape(n, -1)
-            return torch.exp(-torch.cdist(mapped, mapped).div(math.sqrt(patches.shape[-1])))
-
+    run = fast if method == "fast" else lambda: naive(F.unfold(bars.x.double(), 3), factor)
     seconds, k = timed(run)
     return {"seconds": seconds, "peak_mb": peak_mb(), "check": float(k.sum())}
+
+
+def kernel(method: str, n: int) -> dict:
+    """The whole-image Laplace kernel: one matrix product of the patch features, against
+    ``torch.cdist`` of the unfolded, mapped images."""
+
+    def naive(patches, factor):
+        mapped = torch.einsum("rd,ndp->npr", factor, patches).reshape(len(patches), -1)
+        return torch.exp(-torch.cdist(mapped, mapped).div(math.sqrt(patches.shape[-1])))
+
+    return _kernel_matrix("global_laplace", naive, method, n)
 
 
 def patchwise_kernel(method: str, n: int) -> dict:
     """The patchwise (per-position) Laplace kernel: chunked in the package, against one
     (P, n, n) tensor of all distances at once."""
-    from deepinside import rfm
 
-    bars, factor = _bars_patches(n)
-    if method == "fast":
+    def naive(patches, factor):
+        mapped = torch.einsum("rd,ndp->pnr", factor, patches)  # (P, n, r)
+        return torch.exp(-torch.cdist(mapped, mapped)).mean(0)
 
-        def run():
-            u = rfm.metric_patches(bars.x, factor, 3)
-            return rfm.PatchKernel("laplace", 3, 1.0).matrix(u, u)
-    else:
-
-        def run():
-            patches = F.unfold(bars.x.double(), 3)  # (n, 9, P)
-            mapped = torch.einsum("rd,ndp->pnr", factor, patches)  # (P, n, r)
-            return torch.exp(-torch.cdist(mapped, mapped)).mean(0)
-
-    seconds, k = timed(run)
-    return {"seconds": seconds, "peak_mb": peak_mb(), "check": float(k.sum())}
+    return _kernel_matrix("laplace", naive, method, n)
 
 
 def ridge(method: str, n: int) -> dict:

@@ -244,11 +244,12 @@ glue("inv_first_mi_conv1", first_mi["conv1"])
 glue("inv_first_mi_conv5", first_mi["conv5"])
 glue("inv_target_norm", torch.linalg.vector_norm(cat).item())
 small_mi = table.set_index(["network", "stage"])["m_i"]
-for stage in ("conv1", "conv5"):
-    ratio = small_mi["small, photos", stage] / small_mi["small, untrained", stage]
-    glue(f"inv_trained_over_untrained_{stage}", ratio)
 early, late = (
-    small_mi["small, photos", s] / small_mi["small, untrained", s] for s in ("conv1", "conv5")
+    glue(
+        f"inv_trained_over_untrained_{stage}",
+        small_mi["small, photos", stage] / small_mi["small, untrained", stage],
+    )
+    for stage in ("conv1", "conv5")
 )
 glue(
     "inv_sharpen_sentence",
