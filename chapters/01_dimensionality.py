@@ -108,6 +108,7 @@ mlp_acc = glue("dim_mlp_test_acc", nets["mlp"].test_accuracy)
 cnn_acc = glue("dim_cnn_test_acc", nets["cnn"].test_accuracy)
 
 # %% [markdown]
+# <a id="claim-accuracy"></a>
 # On the held-out images the MLP reaches {glue:text}`dim_mlp_test_acc:.1f` % and the CNN
 # {glue:text}`dim_cnn_test_acc:.1f` % accuracy, against {glue:text}`dim_chance_acc:.0f` % for a
 # random guess. (On grayscale CIFAR-10 the source tutorial reports 42.7 % for its MLP and 58.0 %
@@ -223,14 +224,18 @@ glue("dim_centered_pr_ratio_max", (centered_pr.trained / centered_pr.untrained).
 dims.round(3)
 
 # %% [markdown]
+# <a id="claim-mean-direction"></a>
 # The top eigenvector *is* the mean direction: its squared cosine with $\mu$ is
 # {glue:text}`dim_mlp_l1_mean_cos2:.3f` in the MLP's first layer, and
 # {glue:text}`dim_mlp_l1_mean_cos2_init:.3f` in the same layer at initialization (at least
 # {glue:text}`dim_min_mean_cos2:.2f` in every layer of the table). That direction is a property of
-# ReLU layers, not something learned. It also makes the uncentered participation ratio tiny with or
+# ReLU layers, not something learned.
+# <a id="claim-uncentered-pr"></a>It also makes the uncentered participation ratio tiny with or
 # without training ({glue:text}`dim_mlp_l1_pr:.1f` trained, {glue:text}`dim_mlp_l1_pr_init:.1f`
 # untrained, for {glue:text}`dim_mlp_l1_width` neurons), so that number says nothing about
-# learning. Centered, the comparison becomes informative: training lowers the participation ratio
+# learning.
+# <a id="claim-centered-pr"></a>
+# Centered, the comparison becomes informative: training lowers the participation ratio
 # of the MLP's first layer from {glue:text}`dim_mlp_l1_pr_centered_init:.1f` to
 # {glue:text}`dim_mlp_l1_pr_centered:.1f`, and of its second layer from
 # {glue:text}`dim_mlp_l2_pr_centered_init:.1f` to {glue:text}`dim_mlp_l2_pr_centered:.1f`; in
@@ -312,6 +317,7 @@ glue(
 );
 
 # %% [markdown]
+# <a id="claim-few-directions"></a>
 # A handful of directions carries almost all of the accuracy: projecting the first hidden layer
 # of the MLP on its top {glue:text}`dim_mlp_l1_act_rank90` principal directions already keeps 90 %
 # of its accuracy ({glue:text}`dim_mlp_l1_act_rank90_acc:.1f` %). The control is the same number of
@@ -473,12 +479,14 @@ glue_weight_counts("mlp")
 # %% [markdown]
 # At initialization the histogram lies on the Marchenko–Pastur curve, and
 # {glue:text}`dim_mlp_l1_init_outside_mp` (layer 1) and {glue:text}`dim_mlp_l2_init_outside_mp`
-# (layer 2) eigenvalues exceed its edge. After training, a few eigenvalues have left the bulk:
+# (layer 2) eigenvalues exceed its edge.
+# <a id="claim-mlp-outliers"></a>After training, a few eigenvalues have left the bulk:
 # {glue:text}`dim_mlp_l1_outside_mp` in the first layer of {glue:text}`dim_mlp_l1_width` neurons
 # and {glue:text}`dim_mlp_l2_outside_mp` in the second layer of {glue:text}`dim_mlp_l2_width`
-# neurons. The bulk itself has barely moved: its median eigenvalue is
+# neurons. <a id="claim-mlp-bulk"></a>The bulk itself has barely moved: its median eigenvalue is
 # {glue:text}`dim_mlp_l1_bulk_shift:.2f` times the initial one in layer 1 and
-# {glue:text}`dim_mlp_l2_bulk_shift:.2f` times in layer 2. The count uses the edge of the initial
+# {glue:text}`dim_mlp_l2_bulk_shift:.2f` times in layer 2.
+# <a id="claim-conservative-edge"></a>The count uses the edge of the initial
 # variance; re-estimating $\sigma^2$ from the trained weights, a more conservative edge since
 # the spikes then inflate it, gives {glue:text}`dim_mlp_l1_outside_trained_variance` and
 # {glue:text}`dim_mlp_l2_outside_trained_variance` eigenvalues beyond it. Training added a
@@ -532,12 +540,14 @@ glue(
 )
 at_count.round(1)
 # %% [markdown]
+# <a id="claim-weight-clipping"></a>
 # Clipping the first MLP layer to rank {glue:text}`dim_mlp_l1_rank90` keeps
 # {glue:text}`dim_mlp_l1_rank90_acc:.1f` % accuracy, 90 % of the unclipped
 # {glue:text}`dim_mlp_test_acc:.1f` %, with {glue:text}`dim_mlp_l1_rank90_share:.1f` % of its
 # {glue:text}`dim_mlp_l1_width` eigen-directions (the rank of $W_1$ is at most its number of
 # neurons). The dotted vertical lines mark the number of
-# eigenvalues beyond the Marchenko–Pastur edge. Clipped at exactly that rank, every layer of both
+# eigenvalues beyond the Marchenko–Pastur edge.
+# <a id="claim-outliers-carry-accuracy"></a>Clipped at exactly that rank, every layer of both
 # networks keeps at least {glue:text}`dim_min_kept_at_count:.1f` % of its unclipped accuracy (table
 # above), while as many random orthonormal directions keep at most
 # {glue:text}`dim_max_random_at_count:.1f` %; layer by layer, the top directions beat the random
@@ -606,10 +616,12 @@ interactive.explore(
 plot_weight_spectra("cnn")
 glue_weight_counts("cnn")
 # %% [markdown]
+# <a id="claim-cnn-outliers"></a>
 # The picture is similar but less clean. {glue:text}`dim_cnn_l1_outside_mp` eigenvalues lie beyond
 # the edge in the first layer and {glue:text}`dim_cnn_l2_outside_mp` in the second, against
 # {glue:text}`dim_cnn_l1_init_outside_mp` and {glue:text}`dim_cnn_l2_init_outside_mp` at
-# initialization. But the CNN's bulk moved more than the MLP's (median eigenvalue
+# initialization.
+# <a id="claim-cnn-bulk"></a>But the CNN's bulk moved more than the MLP's (median eigenvalue
 # {glue:text}`dim_cnn_l1_bulk_shift:.2f` and {glue:text}`dim_cnn_l2_bulk_shift:.2f` times the
 # initial one), and with the edge re-estimated from the trained weights the counts become
 # {glue:text}`dim_cnn_l1_outside_trained_variance` and
@@ -657,6 +669,7 @@ glue(
     max(abs(w["outside"] - other_weights[key]["outside"]) for key, w in weights.items()),
 );
 # %% [markdown]
+# <a id="claim-second-seed"></a>
 # The two networks pull about the same number of eigenvalues out of the bulk: the
 # second one has {glue:text}`dim_mlp_l1_outside_mp_other` and
 # {glue:text}`dim_mlp_l2_outside_mp_other` in the MLP's two layers, and

@@ -4,6 +4,7 @@ incremental build (a chapter executes again only when what it was executed from 
 import json
 import shutil
 
+import jupytext
 import nbformat
 import pytest
 
@@ -64,8 +65,8 @@ def executed(monkeypatch):
     """The chapters the build executes, in order; they are staged without running (no sync)."""
     done = []
 
-    def execute(root, chapter, parameters):
-        target = fingerprints.stage(root) / "chapters" / f"{chapter}.ipynb"
+    def execute(root, chapter, parameters, stage_dir):
+        target = stage_dir / "chapters" / f"{chapter}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(root / "chapters" / f"{chapter}.ipynb", target)
         done.append(chapter)
@@ -134,6 +135,45 @@ def test_parameters_environment_and_force_execute_again(book, executed):
     assert executes(book, executed, "--force", "--chapters", "01_a") == ["01_a"]
 
 
+def _edit_chapter(root, chapter, edit):
+    """Apply ``edit`` to the chapter's notebook and write both files of the pair."""
+    path = root / "chapters" / f"{chapter}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    edit(nb)
+    nbformat.write(nb, path)
+    jupytext.write(nb, path.with_suffix(".py"), fmt="py:percent")
+
+
+def test_changed_prose_is_staged_without_executing_again(book, executed):
+    executes(book, executed)
+    add_prose = lambda nb: nb.cells.insert(1, nbformat.v4.new_markdown_cell("New prose."))
+    _edit_chapter(book, "01_a", add_prose)
+    assert executes(book, executed) == ["01_a"]  # a new cell: the cells no longer line up
+    _edit_chapter(book, "01_a", lambda nb: setattr(nb.cells[1], "source", "Better prose."))
+    assert executes(book, executed) == []
+    staged = nbformat.read(book / "_build" / "stage" / "chapters" / "01_a.ipynb", as_version=4)
+    assert staged.cells[1].source == "Better prose."
+
+
+def test_giving_a_default_parameter_executes_nothing_again(book, executed):
+    executes(book, executed)
+    assert executes(book, executed, "--param", "PROFILE=quick") == []
+    assert fingerprints.chapter_parameters(book, "01_a") == {"PROFILE": "quick"}
+
+
+def test_a_chapter_executed_from_the_same_inputs_elsewhere_is_copied(book, executed):
+    executes(book, executed)
+    other = book / "_build" / "seeds" / "seed-0"
+    parameters = {"PROFILE": "quick"}
+    runs = list(build.execute_changed(book, ["01_a"], parameters, stage_dir=other))
+    assert [r.cached for r in runs] == [False] and executed[-1] == "01_a"
+    copies = build.execute_changed(
+        book, ["01_a", "02_b"], parameters, reuse=(book / "_build" / "stage",), stage_dir=other
+    )
+    assert [r.cached for r in copies] == [True, True]
+    assert (other / "chapters" / "02_b.ipynb").exists()
+
+
 def test_a_failed_or_broken_execution_is_not_up_to_date(book, executed, monkeypatch):
     executes(book, executed)
     staged = book / "_build" / "stage" / "chapters" / "02_b.ipynb"
@@ -142,17 +182,20 @@ def test_a_failed_or_broken_execution_is_not_up_to_date(book, executed, monkeypa
     nbformat.write(nb, staged)
     assert executes(book, executed) == ["02_b"]
 
-    def fail(root, chapter, parameters):
+    def fail(root, chapter, parameters, stage_dir):
         raise build.BuildError(f"chapter {chapter} failed")
 
     monkeypatch.setattr(build, "execute", fail)
     assert run(book, "--force", "--chapters", "01_a") == 1
-    assert "01_a" not in fingerprints.load(book) and "02_b" in fingerprints.load(book)
+    assert "01_a" not in fingerprints.load(book / "_build" / "stage")
+    assert "02_b" in fingerprints.load(book / "_build" / "stage")
 
 
 def test_timings_keep_the_last_measurement_of_chapters_up_to_date(book, executed):
     executes(book, executed)
-    (book / "chapters" / "02_b.py").write_text((book / "chapters" / "02_b.py").read_text() + "\n")
+    (book / "chapters" / "02_b.py").write_text(
+        (book / "chapters" / "02_b.py").read_text() + "\nx = 2\n"
+    )
     executes(book, executed)
     timings = json.loads((book / "_build" / "timings.json").read_text())
     entries = {e["chapter"]: e for e in timings["chapters"]}
@@ -174,7 +217,7 @@ def test_a_real_execution_is_recorded_then_skipped(tmp_path, capsys):
     write_chapter(tmp_path, "97_tiny", "x = 1")
     assert run(tmp_path) == 0
     assert "executing 97_tiny" in capsys.readouterr().out
-    assert "97_tiny" in fingerprints.load(tmp_path)
+    assert "97_tiny" in fingerprints.load(fingerprints.stage(tmp_path))
     assert run(tmp_path) == 0
     assert "97_tiny: up to date, not executed again" in capsys.readouterr().out
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from conftest import CHAPTERS, ROOT
+from deepinside.book import claims
 
 REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 REPO = REPO_URL.removeprefix("https://github.com/")
@@ -62,33 +63,11 @@ def test_chapter_template(chapter):
         assert heading in markdown
 
 
-def _name_pattern(node: ast.expr) -> str:
-    """A regex for the names a string or f-string can take (its fields match identifier parts)."""
-    if isinstance(node, ast.Constant):
-        return re.escape(node.value)
-    return "".join(
-        re.escape(v.value) if isinstance(v, ast.Constant) else "[a-z0-9_]+" for v in node.values
-    )
-
-
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_number_cited_in_the_prose_is_glued(chapter):
     nb = jupytext.read(ROOT / "chapters" / f"{chapter}.py")
-    cited = set()
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            cited |= set(re.findall(r"\{glue:text\}`([A-Za-z0-9_]+)", cell.source))
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    # glue("name", ...) or glue(f"name_{var}", ...): an f-string's fields match any identifier part
-    patterns = [
-        re.sub(r"\\\{[^}]*\\\}", "[a-z0-9_]+", re.escape(name))
-        for name in re.findall(r"glue\(\s*f?\"([^\"]+)\"", code)
-    ]
-    # glue_all("prefix", key=value, ...) glues prefix_key; an f-string prefix as above
-    for call in ast.walk(ast.parse(code)):
-        if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "glue_all":
-            prefix = _name_pattern(call.args[0])
-            patterns += [f"{prefix}_{keyword.arg}" for keyword in call.keywords]
+    cited = claims.cited(claims.markdown_of(nb))
+    patterns = claims.glued_name_patterns(nb)
     assert cited, "the prose cites no computed number"
     missing = sorted(n for n in cited if not any(re.fullmatch(p, n) for p in patterns))
     assert not missing, f"cited but never glued: {missing}"

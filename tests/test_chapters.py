@@ -27,53 +27,6 @@ def test_papermill_parameters_cell_is_hidden_from_the_book(chapter):
     assert injected and all("remove-cell" in c.metadata["tags"] for c in injected)
 
 
-def test_dimensionality_claims():
-    g = glued("01_dimensionality")
-    # trained accuracies well above chance
-    assert g["dim_mlp_test_acc"] >= 3 * g["dim_chance_acc"]
-    assert g["dim_cnn_test_acc"] >= 3 * g["dim_chance_acc"]
-    # the top activation eigenvector is the mean direction, trained or not (a ReLU property)
-    assert g["dim_mlp_l1_mean_cos2"] >= 0.95 and g["dim_mlp_l1_mean_cos2_init"] >= 0.95
-    assert g["dim_min_mean_cos2"] >= 0.75
-    # so the uncentered participation ratio is tiny either way; centered, training lowers it
-    width = g["dim_mlp_l1_width"]
-    assert g["dim_mlp_l1_pr"] <= width / 50 and g["dim_mlp_l1_pr_init"] <= width / 50
-    assert g["dim_mlp_l1_pr_centered"] <= 0.6 * g["dim_mlp_l1_pr_centered_init"]
-    assert g["dim_mlp_l2_pr_centered"] <= 0.6 * g["dim_mlp_l2_pr_centered_init"]
-    assert g["dim_centered_pr_ratio_max"] < 0.9  # every layer of both networks
-    # a few top activation directions keep 90 % of the accuracy; as many random ones do not
-    assert g["dim_mlp_l1_act_rank90"] <= width / 10
-    assert g["dim_mlp_l1_act_rank90_acc"] >= g["dim_mlp_l1_act_random_acc"] + 30
-    # trained weight spectra leave the Marchenko–Pastur bulk; initializations do not
-    for net in ("mlp", "cnn"):
-        for layer in ("l1", "l2"):
-            key = f"dim_{net}_{layer}"
-            assert g[f"{key}_outside_mp"] >= g[f"{key}_init_outside_mp"] + 2, key
-            assert g[f"{key}_init_outside_mp"] <= 2, key
-    assert min(g["dim_mlp_l1_outside_mp"], g["dim_mlp_l2_outside_mp"]) >= 5
-    # the MLP's bulk barely moved, and a conservative edge keeps most of its outliers
-    for layer in ("l1", "l2"):
-        assert 0.9 <= g[f"dim_mlp_{layer}_bulk_shift"] <= 1.1
-        assert (
-            g[f"dim_mlp_{layer}_outside_trained_variance"] >= 0.7 * g[f"dim_mlp_{layer}_outside_mp"]
-        )
-    # the CNN's bulk moved more, and its counts depend on the variance that sets the edge
-    mlp_shift = max(g["dim_mlp_l1_bulk_shift"], g["dim_mlp_l2_bulk_shift"])
-    assert min(g["dim_cnn_l1_bulk_shift"], g["dim_cnn_l2_bulk_shift"]) > mlp_shift
-    assert g["dim_cnn_l2_outside_trained_variance"] < g["dim_cnn_l2_outside_mp"]
-    # clipping to a rank far below the layer width keeps 90 % of the accuracy
-    assert g["dim_mlp_l1_rank90"] <= width / 10
-    assert g["dim_mlp_l1_rank90_acc"] >= 0.9 * g["dim_mlp_test_acc"]
-    # at the outlier count, every layer keeps nearly all its accuracy; random directions do not
-    assert g["dim_min_kept_at_count"] >= 93
-    assert g["dim_min_gap_at_count"] >= 5
-    assert g["dim_max_random_at_count"] < g["dim_min_kept_at_count"]
-    # a second seed pulls out about as many eigenvalues
-    assert g["dim_outside_seed_max_diff"] <= 3
-    for key in ("mlp_l1", "mlp_l2", "cnn_l1", "cnn_l2"):
-        assert g[f"dim_{key}_outside_mp_other"] >= g[f"dim_{key}_init_outside_mp"] + 2
-
-
 def test_alignment_claims():
     g = glued("02_alignment")
     # aligned r² (held out) far above the identity and random-rotation baselines

@@ -9,7 +9,8 @@
    parameters, unless it is up to date: its staged notebook executed fine from the same inputs
    (:mod:`.fingerprints`). ``--force`` executes every chapter again. A failing cell stops the
    build, naming chapter and cell. Explorers draw their static figure (``DEEPINSIDE_STATIC=1``).
-3. Write the student and instructor copies (``_build/teaching``), the measurements page, and build
+3. Write the student and instructor copies (``_build/teaching``), the measurements page and the
+   claims ledger (:mod:`.ledger`), and build
    the staged book with Jupyter Book, strictly (warnings are errors) and without executing
    anything, into ``_build/html``. ``--html-only`` starts here, from chapters executed elsewhere.
 4. Print each chapter's run time and peak memory; merge them into ``_build/timings.json``.
@@ -30,7 +31,7 @@ from pathlib import Path
 import yaml
 
 from ..runtime import PROFILES
-from . import fingerprints, measurements, teaching
+from . import fingerprints, ledger, measurements, teaching
 from .execute import BuildError, Run, execute, run_command, sync
 from .imports import module_graph, module_name
 from .toc import add_root_argument, toc_chapters
@@ -97,22 +98,50 @@ def cached_run(root: Path, chapter: str) -> Run:
     )
 
 
+def _staged_elsewhere(
+    root: Path, chapter: str, value: str, stage_dir: Path, reuse: tuple[Path, ...]
+) -> bool:
+    """Copy the chapter from the first stage of ``reuse`` that executed it from the same
+    inputs (fingerprint ``value``) into ``stage_dir``; whether one did."""
+    for other in reuse:
+        if other != stage_dir and fingerprints.up_to_date(other, chapter, value):
+            target = stage_dir / "chapters" / f"{chapter}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(other / "chapters" / f"{chapter}.ipynb", target)
+            fingerprints.record(stage_dir, chapter, value)
+            return fingerprints.refresh_prose(root, stage_dir, chapter)
+    return False
+
+
 def execute_changed(
-    root: Path, chapters: list[str], parameters: dict[str, object], force: bool = False
+    root: Path,
+    chapters: list[str],
+    parameters: dict[str, object],
+    force: bool = False,
+    stage_dir: Path | None = None,
+    reuse: tuple[Path, ...] = (),
 ) -> Iterator[Run]:
-    """Execute the chapters that are not up to date (all with ``force``), in order, yielding
-    each run; a chapter's fingerprint is recorded once it executed successfully."""
+    """Execute the chapters that are not up to date in ``stage_dir`` (default: the book's
+    stage; all with ``force``), in order, yielding each run; a chapter's fingerprint is
+    recorded once it executed successfully. A chapter whose code is up to date gets its
+    changed prose without executing; one executed from the same inputs in a stage of ``reuse``
+    is copied from there."""
+    stage_dir = stage_dir or fingerprints.stage(root)
     graph = module_graph(root / "src")
     for chapter in chapters:
         value = fingerprints.fingerprint(root, chapter, parameters, graph)
-        if not force and fingerprints.up_to_date(root, chapter, value):
+        fresh = fingerprints.up_to_date(stage_dir, chapter, value)
+        if not force and (
+            (fresh and fingerprints.refresh_prose(root, stage_dir, chapter))
+            or _staged_elsewhere(root, chapter, value, stage_dir, reuse)
+        ):
             print(f"{chapter}: up to date, not executed again", flush=True)
             yield cached_run(root, chapter)
             continue
         print(f"executing {chapter} ({parameters.get('PROFILE')}) ...", flush=True)
-        fingerprints.record(root, chapter, None)  # stale until this execution succeeds
-        run = execute(root, chapter, parameters)
-        fingerprints.record(root, chapter, value)
+        fingerprints.record(stage_dir, chapter, None)  # stale until this execution succeeds
+        run = execute(root, chapter, parameters, stage_dir)
+        fingerprints.record(stage_dir, chapter, value)
         print(f"  done in {run.seconds:.1f} s", flush=True)
         yield run
 
@@ -124,6 +153,7 @@ def build_html(root: Path) -> Path:
         shutil.copy2(root / item, stage / item)
     shutil.copytree(root / "book", stage / "book", dirs_exist_ok=True)
     measurements.write_page(root, stage / "book" / "measurements.md")
+    ledger.write_page(root, stage / "book" / "ledger.md")
     chapters = [root / "chapters" / f"{c}.ipynb" for c in toc_chapters(root)]
     try:
         zips = teaching.write_copies(chapters, build_dir(root) / "teaching", stage / "chapters")

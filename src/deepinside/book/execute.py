@@ -46,10 +46,13 @@ def sync(root: Path, chapters: list[str]) -> None:
     )
 
 
-def execute(root: Path, chapter: str, parameters: dict[str, object]) -> Run:
-    """Execute one chapter with papermill into the stage; raise BuildError on failure."""
+def execute(
+    root: Path, chapter: str, parameters: dict[str, object], stage_dir: Path | None = None
+) -> Run:
+    """Execute one chapter with papermill into ``stage_dir`` (default: the book's stage); raise
+    BuildError on failure."""
     source = root / "chapters" / f"{chapter}.ipynb"
-    target = fingerprints.stage(root) / "chapters" / f"{chapter}.ipynb"
+    target = (stage_dir or fingerprints.stage(root)) / "chapters" / f"{chapter}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,

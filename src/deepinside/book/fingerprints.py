@@ -1,22 +1,29 @@
 """What each staged chapter was executed from, so that the build executes it again only when
 that changes.
 
-``_build/stage/fingerprints.json`` maps each chapter to the sha256 of its ``.py`` source, the
-source of every ``deepinside`` module it imports (transitively, see :mod:`.imports`), its
-papermill parameters and the environment lock ``requirements.txt`` (the build's environment is
-made from it alone, the package installed without dependencies, so a change to the tool settings
-of ``pyproject.toml`` executes nothing again). An entry is dropped before its chapter executes
-and written back once it executed successfully.
+``_build/stage/fingerprints.json`` maps each chapter to the sha256 of its code cells (with their
+tags), the source of every ``deepinside`` module it imports (transitively, see :mod:`.imports`),
+its parameters (the defaults of its parameters cell updated by those given, so that giving a
+default changes nothing) and the environment lock ``requirements.txt`` (the build's environment
+is made from it alone, the package installed without dependencies, so a change to the tool
+settings of ``pyproject.toml`` executes nothing again). An entry is dropped before its chapter
+executes and written back once it executed successfully.
+
+Prose does not change what a chapter computes: when only its Markdown cells changed,
+:func:`refresh_prose` copies them into the staged notebook instead of executing it again.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
+import jupytext
 import nbformat
 
 from .imports import Graph, dependencies, module_path
@@ -29,17 +36,40 @@ def stage(root: Path) -> Path:
     return root / "_build" / "stage"
 
 
-def fingerprints_file(root: Path) -> Path:
-    return stage(root) / "fingerprints.json"
+def fingerprints_file(stage_dir: Path) -> Path:
+    return stage_dir / "fingerprints.json"
+
+
+def chapter_notebook(root: Path, chapter: str) -> nbformat.NotebookNode:
+    """The chapter as a notebook: its ``.py`` source if it has one, else its ``.ipynb``."""
+    py = root / "chapters" / f"{chapter}.py"
+    if py.exists():
+        return jupytext.read(py)
+    return nbformat.read(py.with_suffix(".ipynb"), as_version=4)
+
+
+def _code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if c.cell_type == "code"]
 
 
 def chapter_code(root: Path, chapter: str) -> str:
-    """The chapter's source: its ``.py`` file, else the code cells of its notebook."""
-    py = root / "chapters" / f"{chapter}.py"
-    if py.exists():
-        return py.read_text()
-    nb = nbformat.read(py.with_suffix(".ipynb"), as_version=4)
-    return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    """The source of the chapter's code cells."""
+    return "\n".join(c.source for c in _code_cells(chapter_notebook(root, chapter)))
+
+
+def chapter_parameters(root: Path, chapter: str) -> dict[str, object]:
+    """The defaults of the chapter's parameters cell: ``NAME = literal`` assignments."""
+    cells = [
+        c
+        for c in _code_cells(chapter_notebook(root, chapter))
+        if "parameters" in c.metadata.get("tags", [])
+    ]
+    defaults: dict[str, object] = {}
+    for node in ast.parse(cells[0].source).body if cells else []:
+        if isinstance(node, ast.Assign) and [type(t) for t in node.targets] == [ast.Name]:
+            with contextlib.suppress(ValueError):  # not a literal: not a knob papermill sets
+                defaults[node.targets[0].id] = ast.literal_eval(node.value)
+    return defaults
 
 
 def chapter_modules(root: Path, chapter: str, graph: Graph) -> set[str]:
@@ -55,33 +85,38 @@ def fingerprint(root: Path, chapter: str, parameters: dict[str, object], graph: 
         digest.update(f"{label}\0{len(content)}\0".encode())
         digest.update(content)
 
-    source = chapter_code(root, chapter)
-    add("chapter", source.encode())
-    for module in sorted(dependencies(source, graph)):
+    nb = chapter_notebook(root, chapter)
+    code = [[c.source, c.metadata.get("tags", [])] for c in _code_cells(nb)]
+    add("chapter", json.dumps(code).encode())
+    for module in sorted(dependencies("\n".join(c for c, _ in code), graph)):
         path = module_path(root / "src", module)
         add(module, path.read_bytes() if path else b"")
-    add("parameters", json.dumps(parameters, sort_keys=True).encode())
+    effective = {**chapter_parameters(root, chapter), **parameters}
+    add("parameters", json.dumps(effective, sort_keys=True).encode())
     for name in ENVIRONMENT:
         add(name, (root / name).read_bytes() if (root / name).exists() else b"")
     return digest.hexdigest()
 
 
-def load(root: Path) -> dict[str, str]:
-    """The recorded fingerprints, ``{chapter: sha256}`` (empty if none or unreadable)."""
+def load(stage_dir: Path) -> dict[str, str]:
+    """The fingerprints recorded in ``stage_dir``, ``{chapter: sha256}`` (empty if none or
+    unreadable)."""
     try:
-        data = json.loads(fingerprints_file(root).read_text())
+        data = json.loads(fingerprints_file(stage_dir).read_text())
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def record(root: Path, chapter: str, value: str | None) -> None:
-    """Set the chapter's fingerprint, or drop it (``None``); the file is replaced atomically."""
-    data = load(root)
+def record(stage_dir: Path, chapter: str, value: str | None) -> None:
+    """Set the chapter's fingerprint in ``stage_dir``, or drop it (``None``); the file is replaced
+    atomically."""
+    data = load(stage_dir)
     data.pop(chapter, None)
     if value is not None:
         data[chapter] = value
-    write_atomically(fingerprints_file(root), json.dumps(data, indent=2, sort_keys=True) + "\n")
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    write_atomically(fingerprints_file(stage_dir), text)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -110,7 +145,28 @@ def executed_fine(notebook: Path) -> bool:
     return not any(o.get("output_type") == "error" for o in outputs)
 
 
-def up_to_date(root: Path, chapter: str, value: str) -> bool:
-    """Whether the staged chapter executed fine from inputs with fingerprint ``value``."""
-    notebook = stage(root) / "chapters" / f"{chapter}.ipynb"
-    return load(root).get(chapter) == value and executed_fine(notebook)
+def up_to_date(stage_dir: Path, chapter: str, value: str) -> bool:
+    """Whether the chapter staged in ``stage_dir`` executed fine from inputs with fingerprint
+    ``value``."""
+    notebook = stage_dir / "chapters" / f"{chapter}.ipynb"
+    return load(stage_dir).get(chapter) == value and executed_fine(notebook)
+
+
+def refresh_prose(root: Path, stage_dir: Path, chapter: str) -> bool:
+    """Copy the Markdown cells of the chapter's synced notebook into its staged notebook, whose
+    code cells are the same; False (nothing written) if the cells do not line up one to one."""
+    source = nbformat.read(root / "chapters" / f"{chapter}.ipynb", as_version=4).cells
+    target = stage_dir / "chapters" / f"{chapter}.ipynb"
+    nb = nbformat.read(target, as_version=4)
+    staged = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    kinds = lambda cells: [(c.cell_type, c.source if c.cell_type == "code" else "") for c in cells]
+    if kinds(staged) != kinds(source):
+        return False
+    changed = False
+    for old, new in zip(staged, source, strict=True):
+        if old.cell_type == "markdown" and (old.source, old.metadata) != (new.source, new.metadata):
+            old.source, old.metadata = new.source, new.metadata
+            changed = True
+    if changed:
+        nbformat.write(nb, target)
+    return True
