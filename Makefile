@@ -7,7 +7,10 @@ PROFILE ?= quick
 FORCE ?=
 BUILD_FLAGS := --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force)
 
-.PHONY: book test unit lint teaching env lock clean help
+# seeds recorded by `make seeds` (the claims ledger's seeds column)
+SEEDS ?= 0 1 2
+
+.PHONY: book test unit lint teaching seeds env lock clean help
 
 book: env  ## execute the changed chapters (PROFILE=quick|full, FORCE=1: all), build _build/html
 	$(PY) -m deepinside.book.build $(BUILD_FLAGS)
@@ -21,6 +24,9 @@ lint: env  ## ruff: lint and formatting (configured in pyproject.toml; see CONTR
 
 unit: env  ## unit tests only (no chapter execution)
 	$(PY) -m pytest -m "not chapters"
+
+seeds: env  ## execute the book for SEEDS="0 1 2" and record each claim's values (the ledger)
+	$(PY) -m deepinside.book.seeds --seeds $(SEEDS) --profile $(PROFILE)
 
 teaching: env  ## student and instructor copies of the chapters, into _build/teaching
 	$(PY) -m deepinside.book.teaching

@@ -250,33 +250,38 @@ r2_table.query("split == 'test'").pivot_table(
 ).round(3)
 
 # %% [markdown]
+# <a id="claim-aligned-r2"></a>
 # On held-out images the rotation fitted on the training images explains
 # {glue:text}`align_mlp_r2_l1_test:.3f` of the first hidden layer of the MLP and
 # {glue:text}`align_mlp_r2_l2_test:.3f` of the second (CNN: {glue:text}`align_cnn_r2_l1_test:.3f`
 # and {glue:text}`align_cnn_r2_l2_test:.3f`). Without alignment, matching neuron $i$ with neuron
 # $i$, the same measure is only {glue:text}`align_mlp_r2_l1_identity:.3f`, and a random rotation
-# gives {glue:text}`align_mlp_r2_l1_random:.3f`. The identity baseline is not zero because ReLU
+# gives {glue:text}`align_mlp_r2_l1_random:.3f`.
+# <a id="claim-identity-mean"></a>The identity baseline is not zero because ReLU
 # outputs are non-negative: both representations share a large mean direction. Centered, it drops
 # to {glue:text}`align_mlp_cr2_l1_identity:.3f`.
 #
 # High aligned $r^2$ alone does not show that the two networks *learned* the same thing. The
-# controls (second and third bars) measure what architecture and data give without learning. Two
-# **untrained** networks, aligned the same way, already reach
-# {glue:text}`align_untrained_r2_l1_test:.3f` and {glue:text}`align_untrained_r2_l2_test:.3f` in
-# the MLP's two layers (CNN: {glue:text}`align_cnn_untrained_r2_l1_test:.3f` and
+# controls (second and third bars) measure what architecture and data give without learning.
+# <a id="claim-untrained-control"></a>Two **untrained** networks, aligned the same way, already
+# reach {glue:text}`align_untrained_r2_l1_test:.3f` and
+# {glue:text}`align_untrained_r2_l2_test:.3f` in the MLP's two layers (CNN:
+# {glue:text}`align_cnn_untrained_r2_l1_test:.3f` and
 # {glue:text}`align_cnn_untrained_r2_l2_test:.3f`), and a trained network against an untrained
 # one {glue:text}`align_trained_untrained_r2_l1_test:.3f` in the first layer: two random ReLU
-# layers fed the same images are already close to rotations of each other. Learning shows in
-# what is left unexplained: $1 - r^2$ is {glue:text}`align_mlp_unexplained_ratio_l1:.1f` times
-# larger for the untrained pair than for the trained one in the MLP's first layer and
-# {glue:text}`align_mlp_unexplained_ratio_l2:.1f` times in its second (CNN:
-# {glue:text}`align_cnn_unexplained_ratio_l1:.1f` and
-# {glue:text}`align_cnn_unexplained_ratio_l2:.1f`). Centering removes the shared mean direction
+# layers fed the same images are already close to rotations of each other.
+# <a id="claim-unexplained"></a>Learning shows in what is left unexplained: $1 - r^2$ is
+# {glue:text}`align_mlp_unexplained_ratio_l1:.1f` times larger for the untrained pair than for
+# the trained one in the MLP's first layer and {glue:text}`align_mlp_unexplained_ratio_l2:.1f`
+# times in its second (CNN: {glue:text}`align_cnn_unexplained_ratio_l1:.1f` and
+# {glue:text}`align_cnn_unexplained_ratio_l2:.1f`).
+# <a id="claim-centered"></a>Centering removes the shared mean direction
 # and lowers every value (bottom row): the centered $r^2$ of the trained MLPs is
 # {glue:text}`align_mlp_cr2_l1_test:.3f` and {glue:text}`align_mlp_cr2_l2_test:.3f`, against
 # {glue:text}`align_mlp_untrained_cr2_l1_test:.3f` and
 # {glue:text}`align_mlp_untrained_cr2_l2_test:.3f` for the untrained pair.
 #
+# <a id="claim-no-overfit"></a>
 # On the training images the aligned values are almost the same as on the test images: the
 # largest difference, over both networks, both layers and both centerings, is
 # {glue:text}`align_max_overfit_gap:.3f`. With {glue:text}`align_mlp_widest` channels at most and
@@ -331,6 +336,7 @@ glue("align_mlp_act_diag_l1", diag["act", "trained", 1])
 glue("align_mlp_act_diag_l1_identity", diag["act", "not aligned", 1])
 glue("align_untrained_eig_match", diag["act", "untrained", 1]);
 # %% [markdown]
+# <a id="claim-activation-eigenvectors"></a>
 # After alignment the leading activation eigenvectors of the trained networks match one to one:
 # the mean of the first ten diagonal entries is {glue:text}`align_mlp_act_diag_l1:.2f` in the
 # first layer, against {glue:text}`align_mlp_act_diag_l1_identity:.2f` without alignment and
@@ -420,13 +426,15 @@ glue(
 weight_table.round(3)
 
 # %% [markdown]
-# Here the untrained pair is the decisive control. The leading first-layer weight eigenvectors of
+# Here the untrained pair is the decisive control.
+# <a id="claim-weight-eigenvectors"></a>The leading first-layer weight eigenvectors of
 # the trained networks match without any alignment (mean leading diagonal
 # {glue:text}`align_mlp_weight_diag_l1:.2f`, against {glue:text}`align_untrained_weight_diag_l1:.2f`
 # for two untrained networks), and so do the second layer's once its input is aligned
 # ({glue:text}`align_mlp_weight_diag_l2:.2f`, against
 # {glue:text}`align_mlp_weight_diag_l2_identity:.2f` without alignment and
-# {glue:text}`align_untrained_weight_diag_l2:.2f` untrained). The learned subspaces are partly
+# {glue:text}`align_untrained_weight_diag_l2:.2f` untrained).
+# <a id="claim-shared-subspaces"></a>The learned subspaces are partly
 # shared: the {glue:text}`align_mlp_weight_k_l1` directions beyond the bulk of the first layer
 # have an overlap of {glue:text}`align_mlp_weight_overlap_l1:.2f` between the two seeds, and the
 # {glue:text}`align_mlp_weight_k_l2` of the second layer
@@ -439,7 +447,8 @@ weight_table.round(3)
 # Untrained networks are independent draws, so their overlap *must* be at chance; a stricter
 # control asks whether the shared first-layer subspace is just the data's. Gradient steps on the
 # first layer are combinations of input images, so both networks could simply have grown along
-# the top principal components of the pixels. They partly did: each network's learned subspace
+# the top principal components of the pixels.
+# <a id="claim-pixel-pcs"></a>They partly did: each network's learned subspace
 # overlaps the top {glue:text}`align_mlp_weight_k_l1` pixel principal components by
 # {glue:text}`align_mlp_weight_pca_overlap_l1:.2f` on average, less than the
 # {glue:text}`align_mlp_weight_overlap_l1:.2f` the two networks share with each other. So the
@@ -495,6 +504,7 @@ glue("align_mlp_cka_l1_untrained_pair", cka.loc[("MLP", 1), "two untrained"])
 cka.round(3)
 
 # %% [markdown]
+# <a id="claim-cka"></a>
 # CKA between the two trained MLPs is {glue:text}`align_mlp_cka_l1:.3f` in the first layer,
 # {glue:text}`align_mlp_cka_l1_untrained:.3f` between a trained network and its own
 # initialization, and {glue:text}`align_mlp_cka_l1_untrained_pair:.3f` between two untrained
@@ -551,6 +561,7 @@ separation.loc[similarity, "1 − value, untrained / trained"] = (
 separation.round(3)
 
 # %% [markdown]
+# <a id="claim-every-measure"></a>
 # Every measure is higher for the trained pair. What differs is the baseline. The
 # weight-eigenvector measures are near chance without learning, so a high value speaks of learned
 # structure on its own. $r^2$ and CKA are high without any learning, so only their comparison with

@@ -203,6 +203,7 @@ glue("rainbow_chance_acc", chance)
 summary
 
 # %% [markdown]
+# <a id="claim-generated"></a>
 # Without any training, the generated MLPs reach {glue:text}`rainbow_mlp_generated_acc:.1f` %
 # (± {glue:text}`rainbow_mlp_generated_std:.1f` over the samples), against
 # {glue:text}`rainbow_mlp_trained_acc:.1f` % for the trained network,
@@ -211,23 +212,25 @@ summary
 # {glue:text}`rainbow_cnn_generated_acc:.1f` % (± {glue:text}`rainbow_cnn_generated_std:.1f`)
 # against {glue:text}`rainbow_cnn_trained_acc:.1f` % trained.
 #
+# <a id="claim-initial-covariance"></a>
 # The first control is sobering: sampled from the *initial* covariance, through the same
 # alignment and with the same reused classifier, the networks already reach
 # {glue:text}`rainbow_mlp_init_cov_acc:.1f` % (MLP, ± {glue:text}`rainbow_mlp_init_cov_std:.1f`)
 # and {glue:text}`rainbow_cnn_init_cov_acc:.1f` % (CNN, ± {glue:text}`rainbow_cnn_init_cov_std:.1f`).
 # Random ReLU features, rotated as close as possible to the trained representation, are
 # something the trained classifier can partly read: alignment and the trained classifier alone
-# buy a lot. What the trained covariances carry is the
+# buy a lot. <a id="claim-covariance-gain"></a>What the trained covariances carry is the
 # difference: {glue:text}`rainbow_mlp_covariance_gain:.1f` points for the MLP and
 # {glue:text}`rainbow_cnn_covariance_gain:.1f` for the CNN (standard errors
 # {glue:text}`rainbow_mlp_covariance_gain_se:.1f` and {glue:text}`rainbow_cnn_covariance_gain_se:.1f`
 # over the samples), the accuracy that the random control loses and the generated networks keep.
 #
-# Refitting only the classifier of a generated network gives
+# <a id="claim-refit-close"></a>Refitting only the classifier of a generated network gives
 # {glue:text}`rainbow_mlp_refit_acc:.1f` % (MLP) and {glue:text}`rainbow_cnn_refit_acc:.1f` % (CNN),
 # close to the trained networks. The second control, random features with a refit classifier,
 # reaches {glue:text}`rainbow_mlp_random_refit_acc:.1f` % and
-# {glue:text}`rainbow_cnn_random_refit_acc:.1f` %. So, after refitting, the generated MLP's
+# {glue:text}`rainbow_cnn_random_refit_acc:.1f` %.
+# <a id="claim-refit-gain"></a>So, after refitting, the generated MLP's
 # features beat random ones by {glue:text}`rainbow_mlp_refit_gain:.1f` points
 # (± {glue:text}`rainbow_mlp_refit_gain_se:.1f`), the generated CNN's by only
 # {glue:text}`rainbow_cnn_refit_gain:.1f` (± {glue:text}`rainbow_cnn_refit_gain_se:.1f`): on digits a random CNN with a trained
@@ -287,12 +290,13 @@ for measure, key in (("loss (points)", "loss"), ("error ratio", "error_ratio")):
 per_reference.round(2)
 
 # %% [markdown]
-# Averaged over the reference networks, the generated CNN loses
+# <a id="claim-loss"></a>Averaged over the reference networks, the generated CNN loses
 # {glue:text}`rainbow_loss_cnn_mean:.1f` points of accuracy and the MLP
 # {glue:text}`rainbow_loss_mlp_mean:.1f`. The difference, {glue:text}`rainbow_loss_difference:.1f`
 # ± {glue:text}`rainbow_loss_ci:.1f` points, ranges from {glue:text}`rainbow_loss_difference_min:.1f`
 # to {glue:text}`rainbow_loss_difference_max:.1f` from one reference network to the next, so in
-# points the CNN's loss is {glue:text}`rainbow_loss_verdict` the MLP's. Relative to the errors of
+# points the CNN's loss is {glue:text}`rainbow_loss_verdict` the MLP's.
+# <a id="claim-error-ratio"></a>Relative to the errors of
 # the trained networks, generation multiplies the CNN's error rate by
 # {glue:text}`rainbow_error_ratio_cnn_mean:.2f` and the MLP's by
 # {glue:text}`rainbow_error_ratio_mlp_mean:.2f` (difference

@@ -245,15 +245,18 @@ glue("spatial_norm_ratio_first", norm_ratio.iloc[0])
 table.assign(**{"‖W − W₀‖ / ‖W₀‖": norm_ratio}).round(2)
 
 # %% [markdown]
+# <a id="claim-top3-share"></a>
 # In the learned part, the top three of {glue:text}`spatial_k2` eigenvectors carry
 # {glue:text}`spatial_top3_share:.0%` of the spatial variance on average over the layers, against
 # {glue:text}`spatial_random_top3_share:.0%` for the random initial filters (three directions out
 # of {glue:text}`spatial_k2` carry {glue:text}`spatial_chance:.0%` when none is preferred).
 #
-# That is a statement about what training *added*. After {glue:text}`spatial_epochs` epochs the
+# That is a statement about what training *added*.
+# <a id="claim-init-still-large"></a>After {glue:text}`spatial_epochs` epochs the
 # initialization is still a large part of the weights: $\|W - W_0\| / \|W_0\|$ ranges from
 # {glue:text}`spatial_norm_ratio_min:.2f` to {glue:text}`spatial_norm_ratio_max:.2f` over the layers
-# ({glue:text}`spatial_norm_ratio_first:.2f` in the first). In the trained weights $W$ themselves,
+# ({glue:text}`spatial_norm_ratio_first:.2f` in the first).
+# <a id="claim-trained-weights"></a>In the trained weights $W$ themselves,
 # where the isotropic initialization is still mixed in, the top three carry only
 # {glue:text}`spatial_top3_share_trained:.0%`. Everything below is about $W - W_0$.
 #
@@ -421,17 +424,20 @@ glue_all(
     lr=settings["lr"],
 )
 # %% [markdown]
+# <a id="claim-layer-overlap"></a>
 # The mean overlap between two different layers is {glue:text}`spatial_layer_similarity:.2f`
 # (chance for unrelated subspaces: {glue:text}`spatial_chance:.2f`). Chance is the wrong yardstick,
 # though: the top three eigenvectors of *any* smooth ensemble are a blob and two gradients. The
 # **smooth null** makes this precise. For each layer we measure the mean correlation between
 # neighbouring pixels of the learned filters, then cut as many $k\times k$ filters from white noise
 # smoothed by a Gaussian whose width gives the same correlation (`spatial.smooth_null`,
-# averaged over {glue:text}`spatial_null_draws` draws). Comparing each layer's eigenvectors with
+# averaged over {glue:text}`spatial_null_draws` draws).
+# <a id="claim-layers-smooth"></a>Comparing each layer's eigenvectors with
 # the smooth null matched to *another* layer gives {glue:text}`spatial_layer_null_similarity:.2f`
 # on average over the pairs: the overlap between layers is no more than smoothness predicts.
 #
-# What does differ between layers? Two quantities separate eigenvectors from eigenvalues. Between
+# What does differ between layers? Two quantities separate eigenvectors from eigenvalues.
+# <a id="claim-eigenvalues-differ"></a>Between
 # two layers $a \neq b$, the normalized Bures similarity of their spatial covariances (defined
 # below, 1 when one is a multiple of the other) is {glue:text}`spatial_layer_bures:.3f` on
 # average. Give layer $a$'s eigenvectors the eigenvalues of layer $b$, and the similarity to
@@ -440,6 +446,7 @@ glue_all(
 # The layers' covariances differ {glue:text}`spatial_layer_difference_word` in their eigenvalues
 # than in their eigenvectors, as the source observes.
 #
+# <a id="claim-dilation"></a>
 # The source also notes a slight **dilation** of the eigenvectors with depth. We measure the
 # spread of the first eigenvector, the root-mean-square distance of its squared values from the
 # window's centre (`spatial.spread`): {glue:text}`spatial_spread_first:.2f` pixels in layer 1,
@@ -641,16 +648,20 @@ glue(
 by_kind.round(3)
 
 # %% [markdown]
+# <a id="claim-top3-overlaps"></a>
 # **The top three cannot tell.** Averaged over the layers, the top-3 overlap with the reference is
 # {glue:text}`spatial_seed_ceiling_similarity:.2f` for the ceiling,
 # {glue:text}`spatial_size_similarity:.2f` for another filter size,
 # {glue:text}`spatial_dataset_similarity:.2f` for {glue:text}`spatial_other_dataset`,
 # {glue:text}`spatial_random_label_similarity:.2f` for random labels and
 # {glue:text}`spatial_random_filter_similarity:.2f` for white filters, but
-# {glue:text}`spatial_smooth_null_similarity:.2f` for the smooth null. A blob and two gradients is
+# {glue:text}`spatial_smooth_null_similarity:.2f` for the smooth null.
+# <a id="claim-top3-margin"></a>A blob and two gradients is
 # what smoothness gives: the largest margin of a trained network over the smooth null on this
-# measure is {glue:text}`spatial_top3_best_margin:.2f`. {glue:text}`spatial_top3_dataset_note`
+# measure is {glue:text}`spatial_top3_best_margin:.2f`.
+# <a id="claim-dataset-top3"></a>{glue:text}`spatial_top3_dataset_note`
 #
+# <a id="claim-whole-covariance"></a>
 # **The whole covariance can.** The distance $1 - \mathcal{B}$ to the reference, averaged over the
 # layers, is {glue:text}`spatial_seed_ceiling_distance:.3f` for the ceiling,
 # {glue:text}`spatial_random_label_distance:.3f` for random labels,
@@ -660,9 +671,10 @@ by_kind.round(3)
 # {glue:text}`spatial_smooth_null_distance_high:.3f` over its draws) and
 # {glue:text}`spatial_random_filter_distance:.3f` for white filters. On average over the layers:
 #
-# - another seed is {glue:text}`spatial_seed_ceiling_verdict`;
-# - random labels: {glue:text}`spatial_random_label_verdict`;
-# - {glue:text}`spatial_other_dataset`: {glue:text}`spatial_dataset_verdict`.
+# - <a id="claim-seed-verdict"></a>another seed is {glue:text}`spatial_seed_ceiling_verdict`;
+# - <a id="claim-random-label-verdict"></a>random labels: {glue:text}`spatial_random_label_verdict`;
+# - <a id="claim-dataset-verdict"></a>
+#   {glue:text}`spatial_other_dataset`: {glue:text}`spatial_dataset_verdict`.
 #
 # Layer by layer, counting layers where a network is closer than the smooth null by more than
 # twice the spread of the null's draws (the spread of the null only; a second network would add

@@ -267,6 +267,7 @@ glue_all(
 table.round(3)
 
 # %% [markdown]
+# <a id="claim-formula-fit"></a>
 # All four profiles fall from the first directions to the last, and the formula fits them with a
 # correlation of {glue:text}`energy_formula_corr:.2f` on average (at least
 # {glue:text}`energy_formula_corr_min:.2f`); the profiles peak at direction
@@ -284,6 +285,7 @@ table.round(3)
 #   and {glue:text}`energy_permuted_fit_q95:.2f` at the 95th percentile, over
 #   {glue:text}`energy_fit_permutations` shuffles (a hundred per profile).
 #
+# <a id="claim-fit-vs-controls"></a>
 # The weakest measured fit {glue:text}`energy_fit_vs_permuted` the shuffled tails' 95th
 # percentile, and the mean fit {glue:text}`energy_fit_vs_ramp` the ramp's. That a plain ramp
 # already reaches {glue:text}`energy_ramp_fit_corr:.2f` shows how much of any such correlation
@@ -405,18 +407,23 @@ glue(
 comparison.round(2)
 
 # %% [markdown]
+# <a id="claim-random-memorized"></a>
 # By the last epoch the random-label networks fit {glue:text}`energy_random_train_acc_vgg:.0f` %
 # (VGG) and {glue:text}`energy_random_train_acc_resnet:.0f` % (ResNet) of their training labels
-# (chance {glue:text}`energy_chance_acc:.0f` %): {glue:text}`energy_random_memorized` True- and
+# (chance {glue:text}`energy_chance_acc:.0f` %): {glue:text}`energy_random_memorized`
+# <a id="claim-true-vs-random"></a>True- and
 # random-label profiles of the same architecture correlate at
 # {glue:text}`energy_true_vs_random_corr:.2f` on average (Pearson, at least
 # {glue:text}`energy_true_vs_random_corr_min:.2f`), and the VGG and ResNet profiles at
-# {glue:text}`energy_vgg_vs_resnet_corr:.2f`. On log-profiles without the first direction, every
+# {glue:text}`energy_vgg_vs_resnet_corr:.2f`.
+# <a id="claim-shared-order"></a>On log-profiles without the first direction, every
 # pair correlates at {glue:text}`energy_log_corr_min:.2f` or more, against at most
 # {glue:text}`energy_log_null_q95_max:.2f` for a shuffled tail: the profiles share their order.
 #
+# <a id="claim-follows-energy"></a>
 # That shared order is, to a large extent, the patch energy itself: each log-profile correlates
-# with $\log\lambda_i$ at {glue:text}`energy_trend_corr_min:.2f` or more. Remove that trend and
+# with $\log\lambda_i$ at {glue:text}`energy_trend_corr_min:.2f` or more.
+# <a id="claim-beyond-trend"></a>Remove that trend and
 # the residuals of two profiles correlate at {glue:text}`energy_beyond_min:.2f` to
 # {glue:text}`energy_beyond_max:.2f`; {glue:text}`energy_beyond_pairs_above_null` of the
 # {glue:text}`energy_pairs` pairs exceed the 95th percentile of their shuffled null (about
@@ -570,13 +577,15 @@ glue_all(
     pca_last=matrix_correlation(linear_profiles[last_t], lin_lambdas),
 )
 # %% [markdown]
+# <a id="claim-linear-predicted"></a>
 # With the predicted $c =$ {glue:text}`energy_linear_c_predicted:.2f` and nothing fitted, the
 # formula correlates with the measured profile at
 # {glue:text}`energy_linear_cnn_corr_predicted:.2f` on average over the checkpoints (at least
-# {glue:text}`energy_linear_cnn_corr_predicted_min:.2f`). Fitting $c$ freely gives
+# {glue:text}`energy_linear_cnn_corr_predicted_min:.2f`).
+# <a id="claim-fitted-c"></a>Fitting $c$ freely gives
 # $c =$ {glue:text}`energy_linear_c:.2f`, {glue:text}`energy_linear_c_ratio:.2f` times the
 # prediction, and a mean correlation of {glue:text}`energy_linear_cnn_corr:.2f` (at least
-# {glue:text}`energy_linear_cnn_corr_min:.2f`). At
+# {glue:text}`energy_linear_cnn_corr_min:.2f`). <a id="claim-pca-to-whitening"></a>At
 # $t =$ {glue:text}`energy_linear_first_t` the profile peaks at direction
 # {glue:text}`energy_linear_peak_first` and correlates with $\lambda$ at
 # {glue:text}`energy_linear_pca_first:.2f` (PCA-like); by $t =$ {glue:text}`energy_linear_last_t`
@@ -587,6 +596,7 @@ glue_all(
 # patches (the full $1/\lambda$ profile is the limit $t \to \infty$). Unlike the fits to the
 # trained networks, this is a test: the time constant was derived, not chosen.
 #
+# <a id="claim-peak-position"></a>
 # The trained non-linear networks above peak at direction {glue:text}`energy_peak_max` or
 # earlier; the source, training
 # VGG-11 with SGD for 30 epochs on CIFAR-10, found peaks around directions 4 to 8. The recipes
@@ -618,6 +628,7 @@ glue(
 )
 
 # %% [markdown]
+# <a id="claim-frozen-first"></a>
 # With its first layer trained the network reaches {glue:text}`energy_trained_first_acc:.1f` %;
 # frozen at initialization, {glue:text}`energy_frozen_first_acc:.1f` % (chance
 # {glue:text}`energy_chance_acc:.0f` %): freezing {glue:text}`energy_frozen_first_effect`. For the size of that difference, compare the

@@ -233,14 +233,16 @@ accuracy.round(1)
 
 # %% [markdown]
 # Accuracies are the mean over the last three epochs (on these small test sets the last epoch
-# alone moves by several points). On {glue:text}`fact_first`, the standard network reaches
+# alone moves by several points).
+# <a id="claim-factorized-accuracy"></a>On {glue:text}`fact_first`, the standard network reaches
 # {glue:text}`fact_standard_acc:.1f` % and the factorized network with $m =$
 # {glue:text}`fact_m` frozen eigenvectors {glue:text}`fact_factorized_acc:.1f` %, a ratio of
 # {glue:text}`fact_acc_ratio:.2f`: in this run the factorized network scores
 # {glue:text}`fact_better_word` the standard one, with fewer learned parameters. With
 # $m =$ {glue:text}`fact_smallest_m`, the blob alone, it gives
 # {glue:text}`fact_smallest_m_acc:.1f` %. These are single runs: Chapter 4's two seeds of one
-# recipe differ by several points, so read differences of that size as ties. What the sweep does
+# recipe differ by several points, so read differences of that size as ties.
+# <a id="claim-sweep-spread"></a>What the sweep does
 # show is that frozen spatial filters lose nothing beyond that spread here.
 #
 # ## Comparing channel weights across networks
@@ -513,10 +515,12 @@ glue("fact_inputs_last", inputs[-1])
 dims.round(1)
 
 # %% [markdown]
+# <a id="claim-fraction-used"></a>
 # The learned channel weights use a fraction of the available directions: about
 # {glue:text}`fact_dim_l1:.1f` of {glue:text}`fact_inputs_l1` in the first layer and
 # {glue:text}`fact_dim_last:.1f` of {glue:text}`fact_inputs_last` in the last, averaged over the
-# networks. The network trained on random labels spreads its weights over
+# networks.
+# <a id="claim-dim-random"></a>The network trained on random labels spreads its weights over
 # {glue:text}`fact_dim_random_word` directions ({glue:text}`fact_dim_random:.1f` on average over
 # the layers, against {glue:text}`fact_dim_true:.1f` for the others).
 #
@@ -525,13 +529,14 @@ dims.round(1)
 # The hidden maps are outputs of ReLUs without biases: they are non-negative, so they have a large
 # mean, and every network has one. Procrustes on uncentered representations aligns these means
 # first, and the random-rotation baseline destroys that match. How much of the similarity could
-# the mean direction alone carry? In the reference, the share of $\operatorname{tr} C_\ell$ along
+# the mean direction alone carry?
+# <a id="claim-mean-share"></a>In the reference, the share of $\operatorname{tr} C_\ell$ along
 # its mean direction $\hat\mu_\ell$, $\hat\mu_\ell^\top C_\ell \hat\mu_\ell /
 # \operatorname{tr} C_\ell$, is {glue:text}`fact_mean_share_l1:.2f` in layer 1,
 # {glue:text}`fact_mean_share_l2:.2f` in layer 2 and at most {glue:text}`fact_mean_share_deep:.2f`
 # deeper (an isotropic covariance would give one over the number of maps:
 # {glue:text}`fact_isotropic_share_l1:.2f` in layer 1, {glue:text}`fact_isotropic_share_l2:.3f`
-# in layer 2). And aligning
+# in layer 2). <a id="claim-centered"></a>And aligning
 # *centered* representations instead, which ignores the means, gives a layer-2 similarity of
 # {glue:text}`fact_centered_seed_l2:.2f` for two seeds (uncentered:
 # {glue:text}`fact_sim_seed_l2:.2f`) and {glue:text}`fact_centered_dataset_l2:.2f` for the other
@@ -554,33 +559,42 @@ similarity.pivot(index="layer", columns="kind", values="centered alignment").ass
 # A similarity counts as **above its null** when it exceeds the rotation baseline of its own pair by
 # more than twice the baseline's standard deviation over the {glue:text}`fact_rotations` rotations.
 #
-# - **Layer 1.** Two networks trained on the same images from different seeds have learned
+# - **Layer 1.**
+#   <a id="claim-layer1"></a>
+#   Two networks trained on the same images from different seeds have learned
 #   channel covariances with similarity {glue:text}`fact_sim_seed_l1:.2f` (baseline
 #   {glue:text}`fact_base_seed_l1:.2f`), {glue:text}`fact_seed_l1_word`; trained on *different*
 #   photographs, {glue:text}`fact_sim_dataset_l1:.2f` (baseline
 #   {glue:text}`fact_base_dataset_l1:.2f`), {glue:text}`fact_dataset_l1_word`. Digits give
 #   {glue:text}`fact_sim_digits_l1:.2f` ({glue:text}`fact_digits_l1_word`) and random labels
-#   {glue:text}`fact_sim_labels_l1:.2f` ({glue:text}`fact_labels_l1_word`). The baseline is high
+#   {glue:text}`fact_sim_labels_l1:.2f` ({glue:text}`fact_labels_l1_word`).
+#   <a id="claim-layer1-baseline"></a>The baseline is high
 #   here, {glue:text}`fact_sim_random_l1:.2f` on average (standard deviation about
 #   {glue:text}`fact_base_sd_l1:.2f`), because this layer has few input maps compared with how
 #   widely its learned weights spread over them (participation ratio
 #   {glue:text}`fact_dim_l1:.1f` of {glue:text}`fact_inputs_l1`): the flatter a spectrum relative
 #   to its dimension, the closer any rotation of the covariance stays to it.
-# - **Layer 2.** Same data: {glue:text}`fact_sim_seed_l2:.2f`; other natural data:
+# - **Layer 2.**
+#   <a id="claim-layer2"></a>Same data: {glue:text}`fact_sim_seed_l2:.2f`; other natural data:
 #   {glue:text}`fact_sim_dataset_l2:.2f`; digits {glue:text}`fact_sim_digits_l2:.2f`; random
 #   labels {glue:text}`fact_sim_labels_l2:.2f`; baseline {glue:text}`fact_sim_random_l2:.2f`.
+#   <a id="claim-layer2-margin-ratio"></a>
 #   {glue:text}`fact_above_l2` of the {glue:text}`fact_comparisons` comparisons are above their
 #   null, and the other natural data's margin over the baseline is
 #   {glue:text}`fact_dataset_seed_margin_ratio_l2:.2f` times that of two seeds on the same data
 #   ({glue:text}`fact_dataset_seed_word_l2` it).
-# - **All layers.** Counting the {glue:text}`fact_layers` layers where a comparison is above its
+# - **All layers.**
+#   <a id="claim-layers-above-null"></a>
+#   Counting the {glue:text}`fact_layers` layers where a comparison is above its
 #   null: two seeds {glue:text}`fact_seed_above_layers`, other natural data
 #   {glue:text}`fact_dataset_above_layers`, digits {glue:text}`fact_digits_above_layers`, random
-#   labels {glue:text}`fact_labels_above_layers`. Beyond layer 2, digits
+#   labels {glue:text}`fact_labels_above_layers`.
+#   <a id="claim-digits-deep"></a>Beyond layer 2, digits
 #   {glue:text}`fact_digits_deep_word` (mean margin {glue:text}`fact_digits_margin_deep:.2f`
 #   against {glue:text}`fact_dataset_margin_deep:.2f`), and even two seeds on the same data stay
 #   far from identical (mean margin {glue:text}`fact_seed_margin_deep:.2f`).
 #
+# <a id="claim-labels-share"></a>
 # What this supports, at the scale of this profile: channel weights learned on different natural
 # images share directions beyond chance in {glue:text}`fact_dataset_above_layers` of the
 # {glue:text}`fact_layers` layers; so do the random-label network

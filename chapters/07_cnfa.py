@@ -108,7 +108,8 @@ print(model)
 # The network follows the small CNNs of the source's appendix: $3\times 3$ convolutions without
 # bias, zero padding, ReLU, $2\times 2$ max pooling after each convolution, and a linear
 # classifier. It starts from a *small* Gaussian initialization (standard deviation
-# $5\cdot 10^{-3}$ in the first layer, $10^{-2}$ after) and is trained with Adam. In the `quick`
+# $5\cdot 10^{-3}$ in the first layer, $10^{-2}$ after) and is trained with Adam.
+# <a id="claim-accuracy"></a>In the `quick`
 # profile it learns to tell which of ten photographs a $32\times 32$ crop comes from, with test
 # crops taken from a part of each photograph never seen in training; it reaches
 # {glue:text}`cnfa_test_acc:.1f` % test accuracy (chance: {glue:text}`cnfa_chance_acc:.0f` %).
@@ -187,8 +188,9 @@ glue("cnfa_identity_speedup_max", identity["speed-up"].max())
 identity.round(4)
 
 # %% [markdown]
-# On 100 images the two computations agree to a relative error of
-# {glue:text}`cnfa_identity_rel_err:.0e` at most (floating-point rounding). Layer by layer,
+# <a id="claim-identity-agree"></a>On 100 images the two computations agree to a relative error of
+# {glue:text}`cnfa_identity_rel_err:.0e` at most (floating-point rounding).
+# <a id="claim-identity-speed"></a>Layer by layer,
 # $W^\top G W$ is {glue:text}`cnfa_identity_speedup_min:.1f` to
 # {glue:text}`cnfa_identity_speedup_max:.1f` times faster on this small network. On large layers
 # the gap grows: unfolding multiplies memory by $q^2$ and every outer product costs
@@ -252,6 +254,7 @@ ax.set(ylim=(0, 1.05), ylabel="Pearson correlation", xlabel="")
 ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False)
 ax.set_title("Filter covariance (CNFM) and patch-AGOP, per conv layer")
 # %% [markdown]
+# <a id="claim-ansatz-trained"></a>
 # After training, every layer's filter covariance correlates with its patch-AGOP: the mean
 # Pearson correlation over the layers is {glue:text}`cnfa_corr_trained_mean:.3f` (lowest layer
 # {glue:text}`cnfa_corr_trained_min:.3f`; cosine similarity
@@ -261,7 +264,7 @@ ax.set_title("Filter covariance (CNFM) and patch-AGOP, per conv layer")
 # initialization; it holds for the new filters that training produced.
 #
 # The gray bars need a word, because the source reports clearly lower correlations at
-# initialization. Here, at initialization, the CNFM and AGOP correlate at
+# initialization. <a id="claim-at-init"></a>Here, at initialization, the CNFM and AGOP correlate at
 # {glue:text}`cnfa_corr_at_init_mean:.3f` on average, nearly as high as after training. At a
 # random initialization the gradients at a layer's output are nearly isotropic, $G \approx cI$,
 # so $W^\top G W \approx c\,W^\top W$ holds for any $W$, whatever its structure. After training
@@ -351,15 +354,19 @@ glue("cnfa_layers", len(layers))
 nulls.round(3)
 
 # %% [markdown]
+# <a id="claim-rotated-null"></a>
 # With $G$ rotated, the correlation is already {glue:text}`cnfa_corr_rotated_g_mean:.3f` on
-# average over the layers: that much comes from $W$ alone. With the initial network's $G$, nearly
+# average over the layers: that much comes from $W$ alone.
+# <a id="claim-initial-g"></a>With the initial network's $G$, nearly
 # isotropic, it is {glue:text}`cnfa_initial_g_word`, {glue:text}`cnfa_corr_initial_g_mean:.3f`:
 # $G = cI$ would give exactly 1, so on this measure *any* near-isotropic $G$ "satisfies the
 # ansatz". What the trained $G$ adds is narrower: its eigenvectors are arranged so that
-# $W^\top G W$ stays closer to $W^\top W$ than a random arrangement of the same eigenvalues. The
+# $W^\top G W$ stays closer to $W^\top W$ than a random arrangement of the same eigenvalues.
+# <a id="claim-null-margin"></a>The
 # ansatz exceeds the rotated mean by {glue:text}`cnfa_null_margin_min:.3f` to
 # {glue:text}`cnfa_null_margin_max:.3f` per layer and beats all {glue:text}`cnfa_rotations` rotated
-# draws in {glue:text}`cnfa_null_beaten` of {glue:text}`cnfa_layers` layers. Off the diagonal the
+# draws in {glue:text}`cnfa_null_beaten` of {glue:text}`cnfa_layers` layers.
+# <a id="claim-offdiag"></a>Off the diagonal the
 # picture is the same ({glue:text}`cnfa_corr_offdiag_mean:.3f` against
 # {glue:text}`cnfa_corr_offdiag_rotated_mean:.3f`). So the headline correlation is mostly the shared
 # factor $W$; the content of the ansatz is that large output gradients fall on the directions
@@ -468,8 +475,10 @@ pd.Series(
 ).round(3).to_frame()
 
 # %% [markdown]
+# <a id="claim-maps-alike"></a>
 # The CNFM and AGOP maps correlate pixel by pixel at {glue:text}`cnfa_map_l1_corr:.2f` in the
-# first layer and {glue:text}`cnfa_map_last_corr:.2f` in the last. The first layer puts
+# first layer and {glue:text}`cnfa_map_last_corr:.2f` in the last.
+# <a id="claim-colour-not-edges"></a>The first layer puts
 # {glue:text}`cnfa_constant_share_cnfm:.0f` % of its filter energy into constant-colour
 # directions (its AGOP: {glue:text}`cnfa_constant_share_agop:.0f` %), and its map does not follow
 # edges: its correlation with the Sobel magnitude is {glue:text}`cnfa_edge_cnfm_corr:.2f`
@@ -542,14 +551,18 @@ for lr, key in zip(STEPS, ("small", "large")):
 theorem
 
 # %% [markdown]
+# <a id="claim-theorem1"></a>
 # Under the theorem's assumptions the correlation is 1 up to rounding at both step sizes (at
 # worst {glue:text}`cnfa_theorem1_corr_worst:.6f`), and $W^{(1)}$ has rank
-# {glue:text}`cnfa_theorem1_rank`. Random weights after $W$ give every position its own gradient,
+# {glue:text}`cnfa_theorem1_rank`.
+# <a id="claim-random-downstream"></a>Random weights after $W$ give every position its own gradient,
 # and $W^{(1)}$ gains rank; the correlation is {glue:text}`cnfa_theorem1_random_downstream_corr_small:.3f`
 # at $\eta = 0.1$ and {glue:text}`cnfa_theorem1_random_downstream_corr_large:.3f` at $\eta = 1$.
 # It stays high because crops of a photograph are alike at every position, so the per-position
 # gradients still add up to nearly one direction; on images whose patches differ from place to
-# place it need not. From a small random start, one step leaves the random part of $W$ in place:
+# place it need not.
+# <a id="claim-random-start"></a>
+# From a small random start, one step leaves the random part of $W$ in place:
 # the correlation is {glue:text}`cnfa_theorem1_random_start_corr_small:.3f` at $\eta = 0.1$ and
 # {glue:text}`cnfa_theorem1_random_start_corr_large:.3f` at $\eta = 1$, where the update
 # outweighs the start. Which assumption "matters more" is therefore a matter of step size and

@@ -156,7 +156,8 @@ def digits(noise: float) -> tasks.Splits:
 # *$M \leftarrow$ AGOP*. We rescale each new $M$ to trace $d$, the trace of the identity it starts
 # from (the source divides by the Frobenius norm; with a median bandwidth the scale does not
 # matter). We set $M$ to the AGOP itself; the source's code defaults to its square, which
-# Exercise 2 compares: on the noisiest digits the whole-image ConvRFM reaches
+# Exercise 2 compares:
+# <a id="claim-agop-squared"></a>on the noisiest digits the whole-image ConvRFM reaches
 # {glue:text}`rfm_power2_acc:.1f` % with $\mathrm{AGOP}^2$ against {glue:text}`rfm_power1_acc:.1f` %
 # with the AGOP, so the gains below are those of the plainer choice. The ridge $\lambda \in \{10^{-8}, 10^{-5}, 10^{-3}\}$ and the iteration are chosen on
 # a validation split (the source's code chose them on test accuracy); the test split is only
@@ -185,6 +186,7 @@ glue("rfm_psd_worst", min(smallest.values()))
 print({name: f"{value:.1e}" for name, value in smallest.items()})
 
 # %% [markdown]
+# <a id="claim-psd"></a>
 # The worst is {glue:text}`rfm_psd_worst:.1e`, relative to the largest eigenvalue.
 #
 # ## Two tasks where the signal is small
@@ -381,15 +383,18 @@ for ax, (task, table) in zip(axes, (("bars", bars_table), ("digits in noise", di
 fig.tight_layout()
 
 # %% [markdown]
+# <a id="claim-digits-patchwise"></a>
 # **Digits.** At the highest noise ({glue:text}`rfm_digits_top_noise`), the patchwise kernel
 # classifies {glue:text}`rfm_digits_fixed_local_acc:.1f` % of the test digits when fixed and
 # {glue:text}`rfm_digits_convrfm_local_acc:.1f` % after ConvRFM: across the noise levels its
 # learned metric adds {glue:text}`rfm_digits_min_gain_local:.1f` to
-# {glue:text}`rfm_digits_max_gain_local:.1f` points. The whole-image kernel starts at
+# {glue:text}`rfm_digits_max_gain_local:.1f` points.
+# <a id="claim-digits-whole"></a>The whole-image kernel starts at
 # {glue:text}`rfm_digits_fixed_whole_acc:.1f` %, and ConvRFM lifts it to
 # {glue:text}`rfm_digits_convrfm_whole_acc:.1f` % ({glue:text}`rfm_digits_min_gain_whole:.1f` to
 # {glue:text}`rfm_digits_max_gain_whole:.1f` points across the levels); Deep ConvRFM reaches
-# {glue:text}`rfm_digits_deep_acc:.1f` %. The CNN is at {glue:text}`rfm_digits_cnn_acc:.1f` %,
+# {glue:text}`rfm_digits_deep_acc:.1f` %.
+# <a id="claim-digits-cnn"></a>The CNN is at {glue:text}`rfm_digits_cnn_acc:.1f` %,
 # {glue:text}`rfm_digits_cnn_margin:.1f` points above the best kernel model.
 #
 # Why the two kernels differ: a patchwise kernel's predictor is a sum of one function of each
@@ -399,11 +404,12 @@ fig.tight_layout()
 # that ignores the noise directions of each patch pays off. The CNN combines patches *and* finds
 # the digit wherever it lies (the maximum over positions); no kernel here does the second.
 #
-# **Bars.** At noise {glue:text}`rfm_bars_top_noise`, ConvRFM adds
+# <a id="claim-bars-gain"></a>**Bars.** At noise {glue:text}`rfm_bars_top_noise`, ConvRFM adds
 # {glue:text}`rfm_bars_gain_local:.1f` points to the patchwise kernel
 # ({glue:text}`rfm_bars_fixed_local_acc:.1f` → {glue:text}`rfm_bars_convrfm_local_acc:.1f` %) and
 # {glue:text}`rfm_bars_gain_whole:.1f` to the whole-image kernel
 # ({glue:text}`rfm_bars_fixed_whole_acc:.1f` → {glue:text}`rfm_bars_convrfm_whole_acc:.1f` %).
+# <a id="claim-bars-rule"></a>
 # The trained CNN gets {glue:text}`rfm_bars_cnn_acc:.1f` % (train accuracy
 # {glue:text}`rfm_bars_cnn_train_acc:.0f` %): the six models lie within
 # {glue:text}`rfm_bars_top_spread:.1f` points of each other, while the lowest-variance-row rule
@@ -480,22 +486,25 @@ glue("rfm_filter_cos_white", float(np.sqrt(2 / (np.pi * first["d"].iloc[0]))))
 depth.round(3)
 
 # %% [markdown]
-# The last layer beats the first in {glue:text}`rfm_deep_helps` of the
+# <a id="claim-deep-layers"></a>The last layer beats the first in {glue:text}`rfm_deep_helps` of the
 # {glue:text}`rfm_deep_cases` settings: on average the last layer changes test accuracy by
 # {glue:text}`rfm_deep_change_digits:+.1f` points on the digits and
 # {glue:text}`rfm_deep_change_bars:+.1f` on the bars. On the digits, where combining patches is
-# the point, the second layer is a large step up. Its control is the second layer's *fixed*
+# the point, the second layer is a large step up.
+# <a id="claim-deep-random-features"></a>Its control is the second layer's *fixed*
 # kernel on the same features: {glue:text}`rfm_deep_fixed2_digits:.1f` % on average on the digits,
 # against {glue:text}`rfm_deep_last_digits:.1f` % after its ConvRFM and
 # {glue:text}`rfm_deep_first_digits:.1f` % for one layer. So {glue:text}`rfm_deep_random_share:.0%`
 # of the gain is already there in the random ReLU features drawn from the first layer's $M$,
 # before the second layer learns anything.
 #
+# <a id="claim-bandwidth"></a>
 # The median bandwidth makes the median off-diagonal kernel entry $e^{-1} \approx 0.37$
 # by construction, and the mean stays at {glue:text}`rfm_offdiag_min:.2f` or more in every layer.
 # The second layer's median distances are large: with $L = 1$ its median entry would be
 # $e^{-\text{median}}$, at most {glue:text}`rfm_offdiag_fixed_l:.0e`, and the kernel matrix the
-# identity, a lookup table. The first layer's $M$ has an effective rank of
+# identity, a lookup table.
+# <a id="claim-drawn-filters"></a>The first layer's $M$ has an effective rank of
 # {glue:text}`rfm_first_rank_mean:.1f` out of {glue:text}`rfm_first_d` on average, and the
 # {glue:text}`rfm_width` filters drawn from it have a mean $|\cos|$ of
 # {glue:text}`rfm_filter_cos_mean:.2f` against {glue:text}`rfm_filter_cos_white:.2f` for
@@ -554,14 +563,17 @@ for task in ("bars", "digits"):
 metric_match.round(2)
 
 # %% [markdown]
+# <a id="claim-metric-all"></a>
 # On all entries, ConvRFM's metrics correlate with the trained CNN's covariance at
 # {glue:text}`rfm_metric_all_min:.2f` to {glue:text}`rfm_metric_all_max:.2f`, but
 # {glue:text}`rfm_null_layers` *untrained* first layers reach {glue:text}`rfm_metric_all_null_min:.2f`
 # to {glue:text}`rfm_metric_all_null_max:.2f` (95th percentile): on this measure a random network
 # looks as much like ConvRFM as a trained one, because both covariances are mostly their diagonal.
+# <a id="claim-metric-off"></a>
 # Off the diagonal, where the structure lives, the null's 95th percentile is
 # {glue:text}`rfm_metric_off_null_min:.2f` to {glue:text}`rfm_metric_off_null_max:.2f`, and
-# {glue:text}`rfm_metric_beyond` of the {glue:text}`rfm_metric_cases` comparisons clear it. On the
+# {glue:text}`rfm_metric_beyond` of the {glue:text}`rfm_metric_cases` comparisons clear it.
+# <a id="claim-metric-per-task"></a>On the
 # digits, the whole-image metric correlates at {glue:text}`rfm_metric_digits_whole:.2f`
 # ({glue:text}`rfm_metric_digits_whole_word` the null) and the patchwise one at
 # {glue:text}`rfm_metric_digits_local:.2f` ({glue:text}`rfm_metric_digits_local_word` it); on the
@@ -625,8 +637,10 @@ fig.suptitle("top eigenvectors of M (5×5), digits")
 stats.round(2)
 
 # %% [markdown]
+# <a id="claim-local-average"></a>
 # The top eigenvector is a local average (its cosine with the constant filter is
-# {glue:text}`rfm_top_constant_cos:.2f`): it measures how much ink a patch holds. Of the next
+# {glue:text}`rfm_top_constant_cos:.2f`): it measures how much ink a patch holds.
+# <a id="claim-edge-detectors"></a>Of the next
 # four, {glue:text}`rfm_edge_count` are **oriented edge detectors**: they sum to nearly zero and
 # their gradients point one way (mean orientation coherence
 # {glue:text}`rfm_edge_coherence_mean:.2f`, where 1 is a straight edge, against
@@ -705,7 +719,7 @@ cost.round(2)
 # For the patchwise kernel, time grows as $n^a$ with a fitted $a =$
 # {glue:text}`rfm_time_exponent:.1f` over these sizes (at small $n$ the fixed costs and the
 # validation kernel, linear in $n$, still weigh; the kernel matrix alone is quadratic and the
-# solve cubic). With {glue:text}`rfm_largest_n` images one iteration takes
+# solve cubic). <a id="claim-cost"></a>With {glue:text}`rfm_largest_n` images one iteration takes
 # {glue:text}`rfm_time_largest:.1f` s, {glue:text}`rfm_time_ratio:.0f` times the whole-image
 # kernel's. The kernel matrix and the train patch features hold
 # {glue:text}`rfm_memory_largest:.0f` MiB; the patchwise kernel adds working blocks of at most

@@ -266,9 +266,11 @@ ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
+# <a id="claim-matched"></a>
 # All {glue:text}`inv_matched` of the {glue:text}`inv_shown` inversions end with $m_g < m_s$: in
 # every layer we found an input whose embedding is closer to the cat's than that of the cat with
-# a little noise added. Yet the images differ. In the untrained ResNet the cat fades with depth:
+# a little noise added. Yet the images differ.
+# <a id="claim-fades-with-depth"></a>In the untrained ResNet the cat fades with depth:
 # the input distance grows from {glue:text}`inv_first_mi_conv1:.1f` at conv1 to
 # {glue:text}`inv_first_mi_conv5:.1f` at conv5 (the cat itself has norm
 # {glue:text}`inv_target_norm:.0f`), and at conv5 the embedding is matched to
@@ -279,7 +281,8 @@ plt.show()
 # the cat.
 #
 # **Does training sharpen what a layer keeps?** The source finds that training improves the
-# inversions of early layers, not of late ones. For the small ResNet, the input distance $m_i$
+# inversions of early layers, not of late ones.
+# <a id="claim-sharpen"></a>For the small ResNet, the input distance $m_i$
 # of the trained network over the untrained one's is {glue:text}`inv_trained_over_untrained_conv1:.2f`
 # at conv1 and {glue:text}`inv_trained_over_untrained_conv5:.2f` at conv5 (below 1: the trained
 # network's inversion is closer to the cat). {glue:text}`inv_sharpen_sentence`
@@ -337,15 +340,17 @@ glue("inv_conv2_mi_change", (wide.m_i[-1] / wide.m_i[tenth]).item())
 glue("inv_conv2_mi", wide.m_i[-1].item())
 
 # %% [markdown]
+# <a id="claim-nonunique"></a>
 # At conv5, after the first tenth of the run, the embedding distance still falls
 # {glue:text}`inv_nonunique_mg_drop:.0f`-fold, to {glue:text}`inv_nonunique_mg_over_ms:.2f` times
 # $m_s$, while the input distance moves by a factor {glue:text}`inv_nonunique_mi_change:.2f` and
 # stays at {glue:text}`inv_nonunique_mi:.0f`: better and better matches of the embedding, no
 # closer to the cat. Many inputs share (almost) the same deep embedding, and descent finds one
 # near where it started. The generated images are mostly noise: that noise lies in directions the
-# layer does not see. At conv5 this is no surprise: its embedding has
+# layer does not see. <a id="claim-conv5-count"></a>At conv5 this is no surprise: its embedding has
 # {glue:text}`inv_conv5_elements` numbers for an input of {glue:text}`inv_input_elements`, so
-# counting alone leaves most input directions unseen. At conv2 the embedding has *more* numbers
+# counting alone leaves most input directions unseen.
+# <a id="claim-conv2"></a>At conv2 the embedding has *more* numbers
 # than the input ({glue:text}`inv_conv2_elements`), and still, after the first tenth of the run,
 # the embedding distance falls {glue:text}`inv_conv2_mg_drop:.0f`-fold while the input distance
 # moves by a factor {glue:text}`inv_conv2_mi_change:.2f` (ending at
@@ -489,11 +494,13 @@ glue_all(
     all_matched=all(r.matched for r, _ in width_runs.values()),
 )
 # %% [markdown]
+# <a id="claim-mlp-width"></a>
 # With hidden width {glue:text}`inv_mlp_under_ratio` $d$ (under-complete, $d =$
 # {glue:text}`inv_mlp_d`), $m_i$ ends at {glue:text}`inv_mlp_under_mi:.2f`, just above the stall
 # distance {glue:text}`inv_mlp_under_stall:.2f` that no number of steps can beat; with width
 # {glue:text}`inv_mlp_over_ratio` $d$ it falls from {glue:text}`inv_mlp_start_mi:.2f` to
-# {glue:text}`inv_mlp_over_mi:.3f`. Every one of these runs matches the embedding better than
+# {glue:text}`inv_mlp_over_mi:.3f`.
+# <a id="claim-mlp-matched"></a>Every one of these runs matches the embedding better than
 # the shifted input does ($m_g < m_s$): a good match of the embedding says nothing about the
 # input unless the map is injective.
 #
@@ -520,7 +527,7 @@ glue("inv_depth_last", settings["mlp_depths"][-1])
 glue("inv_depth_first_mi", depth_runs[settings["mlp_depths"][0]].m_i[-1].item())
 glue("inv_depth_last_mi", depth_runs[settings["mlp_depths"][-1]].m_i[-1].item())
 # %% [markdown]
-# After the same {glue:text}`inv_mlp_steps` steps, one layer leaves $m_i =$
+# <a id="claim-depth"></a>After the same {glue:text}`inv_mlp_steps` steps, one layer leaves $m_i =$
 # {glue:text}`inv_depth_first_mi:.1e` and {glue:text}`inv_depth_last` layers
 # {glue:text}`inv_depth_last_mi:.1e`; every curve keeps falling, more slowly the deeper the
 # network. Depth alone does not destroy information here, it makes it expensive to recover.
@@ -579,9 +586,9 @@ ax.set(
 plt.show()
 
 # %% [markdown]
-# Solved in float64, the input comes back to a relative error of
+# <a id="claim-exact-float64"></a>Solved in float64, the input comes back to a relative error of
 # {glue:text}`inv_exact_error:.0e`; from a float32 forward pass, only to
-# {glue:text}`inv_float32_error:.0e`. The output perturbation is
+# {glue:text}`inv_float32_error:.0e`. <a id="claim-perturbation"></a>The output perturbation is
 # {glue:text}`inv_output_shift_ratio:.0f` times smaller than the one the shifted input $a'$ causes,
 # yet the input it maps back to is, in the median over {glue:text}`inv_perturb_draws` draws,
 # {glue:text}`inv_perturb_ratio:.0f` times farther from $a$ than $a'$ is (at least
@@ -625,10 +632,12 @@ glue(
 relu_table.round(3)
 
 # %% [markdown]
+# <a id="claim-relu-width"></a>
 # With hidden widths {glue:text}`inv_relu_first`, the linear network recovers the cat
 # ($m_i =$ {glue:text}`inv_relu_linear_mi:.3f`) but the ReLU network stalls at
 # {glue:text}`inv_relu_same_mi:.2f`; with widths {glue:text}`inv_relu_widest` the ReLU network
-# recovers it too ($m_i =$ {glue:text}`inv_relu_widest_mi:.3f`). The source's rule is the middle
+# recovers it too ($m_i =$ {glue:text}`inv_relu_widest_mi:.3f`).
+# <a id="claim-relu-rule"></a>The source's rule is the middle
 # case: hidden widths $2d$ then $4d$, each layer twice as wide as the one it reads. Here it
 # {glue:text}`inv_relu_rule_word` the input within {glue:text}`inv_relu_steps` steps ($m_i =$
 # {glue:text}`inv_relu_rule_mi:.2f`, from {glue:text}`inv_relu_start_mi:.1f` at the start; $2d$
@@ -748,15 +757,18 @@ glue(
 # %%
 glue("inv_target_nc", inversion.neighbour_correlation(cat))
 # %% [markdown]
+# <a id="claim-photos-mgms"></a>
 # Over conv3 to conv5, measured against the shifted cat, smooth images match the embedding of the
 # network trained on photographs best ($m_g/m_s$ {glue:text}`inv_photos_deep_mgms:.2f` on
 # average; untrained {glue:text}`inv_untrained_deep_mgms:.2f`, trained on noise
-# {glue:text}`inv_noise_deep_mgms:.2f`). Measured against the size of the embedding, the ranking
+# {glue:text}`inv_noise_deep_mgms:.2f`).
+# <a id="claim-ranking-size"></a>Measured against the size of the embedding, the ranking
 # {glue:text}`inv_ranking_word`: $m_g/\|O(a)\|$ is {glue:text}`inv_photos_deep_mgo:.2f`,
 # {glue:text}`inv_untrained_deep_mgo:.2f` and {glue:text}`inv_noise_deep_mgo:.2f`. The photo-trained
 # network's embedding moves more under a small shift of the cat, which flatters $m_g/m_s$; which
 # network a smooth image "fits best" depends on the yardstick.
 #
+# <a id="claim-noise-smoothness"></a>
 # Without blur, from a gray start, the generated images have a neighbour correlation of
 # {glue:text}`inv_photos_free_nc:.2f` for the photo-trained network,
 # {glue:text}`inv_untrained_free_nc:.2f` for the untrained one and

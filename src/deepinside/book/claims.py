@@ -70,7 +70,7 @@ class Claim:
             *_expressions(self.effect),
             *_expressions(self.control),
             *self.holds,
-            *([self.states] if self.states else []),
+            *_expressions(self.states),
         ]
 
 

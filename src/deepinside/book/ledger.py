@@ -137,6 +137,8 @@ def chapter_rows(root: Path, chapter: str, record: dict) -> tuple[list[str], dic
     for claim in claims.load(root, chapter):
         outcome = claims.evaluate(claim, glued) if build else None
         verdict = MARK[outcome.verdict] + f" ({profile})" if outcome else "not run"
+        if outcome and outcome.states is not None:
+            verdict += f", states {shown(outcome.states)}"
         counts[outcome.verdict if outcome else "not run"] = (
             counts.get(outcome.verdict if outcome else "not run", 0) + 1
         )
