@@ -150,7 +150,7 @@ plotting.show_images(test_set, title="test crops, one per photograph")
 # sensitive to. `cnfa.patch_agop` computes $W^\top G W$. `cnfa.patch_agop_unfolded` computes the
 # definition literally: it unfolds the layer's input into patches, rebuilds the layer from them
 # and differentiates with respect to every patch. The two must agree, and the first should be
-# much faster.
+# faster where layers are large.
 
 # %% [markdown]
 # The patch-AGOP as $W^\top G W$, from the package itself (the gradients $g$ come from
@@ -190,9 +190,9 @@ identity.round(4)
 # %% [markdown]
 # <a id="claim-identity-agree"></a>On 100 images the two computations agree to a relative error of
 # {glue:text}`cnfa_identity_rel_err:.0e` at most (floating-point rounding).
-# <a id="claim-identity-speed"></a>Layer by layer,
-# $W^\top G W$ is {glue:text}`cnfa_identity_speedup_min:.1f` to
-# {glue:text}`cnfa_identity_speedup_max:.1f` times faster on this small network. On large layers
+# <a id="claim-identity-speed"></a>Layer by layer, the unfolded definition takes
+# {glue:text}`cnfa_identity_speedup_min:.1f` to {glue:text}`cnfa_identity_speedup_max:.1f` times as
+# long as $W^\top G W$ on this small network (timings of one run on a shared CPU). On large layers
 # the gap grows: unfolding multiplies memory by $q^2$ and every outer product costs
 # $(cq^2)^2$ instead of $k^2$ per position. The benchmark `benchmarks/agop_vs_unfold.py` measures
 # it at the sizes of VGG-11.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import sys
 import threading
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CHAPTERS, ROOT
+from deepinside.book import claims
 
 pytestmark = pytest.mark.chapters
 
@@ -31,6 +33,7 @@ PAGES = [f"chapters/{c}" for c in CHAPTERS] + [
     "book/running",
     "book/measurements",
     "book/teaching",
+    "book/ledger",
     "book/bibliography",
 ]
 BROWSER = os.environ.get("DEEPINSIDE_CHROME") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -173,3 +176,16 @@ def test_page_loads_offline_with_figures_math_and_no_errors(site, browser, page)
         assert report["images"] >= 2, "a chapter shows its figures"
         assert report["math"] >= 1, "a chapter shows its formulas"
         assert report["bibliography"] >= 1, "a chapter lists its references"
+
+
+def test_every_claim_of_the_ledger_links_to_its_sentence_in_the_chapter():
+    ledger = HTML / "book" / "ledger.html"
+    if not ledger.exists():
+        pytest.fail(f"{ledger} does not exist: run `make book` first")
+    links = re.findall(
+        r'href="\.\./chapters/([0-9a-z_]+)\.html#(claim-[a-z0-9-]+)"', ledger.read_text()
+    )
+    assert len(links) == sum(len(claims.load(ROOT, c)) for c in CHAPTERS)
+    pages = {c: (HTML / "chapters" / f"{c}.html").read_text() for c in {c for c, _ in links}}
+    missing = [f"{c}#{a}" for c, a in links if f'id="{a}"' not in pages[c]]
+    assert not missing, f"the ledger links to anchors its chapters lack: {missing}"

@@ -296,11 +296,14 @@ def selection(
 
 
 def html(root: Path, chapters: list[str]) -> Path:
-    """Build the HTML once every chapter is staged."""
+    """Build the HTML once every chapter is staged, each with its present prose where its code
+    is the one it was executed from."""
     stage = fingerprints.stage(root) / "chapters"
     missing = [c for c in chapters if not (stage / f"{c}.ipynb").exists()]
     if missing:
         raise BuildError(f"not executed yet, cannot build the HTML: {missing}")
+    for chapter in chapters:
+        fingerprints.refresh_prose(root, stage.parent, chapter)
     print("building the HTML ...", flush=True)
     return build_html(root)
 

@@ -142,7 +142,7 @@ def chapter_rows(root: Path, chapter: str, record: dict) -> tuple[list[str], dic
         counts[outcome.verdict if outcome else "not run"] = (
             counts.get(outcome.verdict if outcome else "not run", 0) + 1
         )
-        link = f'<a href="../chapters/{chapter}.html#{claim.anchor}">↗</a>'
+        link = f'<a href="../chapters/{chapter}.html#{claim.anchor}">↗&nbsp;{claim.id}</a>'
         lines.append(
             f"| {rendered(claim.sentence, glued)} {link} | {source_cell(claim)} | "
             f"{shown(outcome.effect) if outcome else '–'} | "
@@ -171,7 +171,8 @@ def introduction(profiles: set[str], record: dict) -> list[str]:
         "tested by `tests/test_claims.py` (one test per claim, named by its id). *Effect* is what "
         "the chapter measured; *control* what the null model or baseline that could have "
         "produced it gave on the same measure; the claim's rule puts its threshold between the "
-        "two. The arrow after each sentence opens the place in the chapter that makes it. "
+        "two. The link after each sentence, named by the claim's id, opens the place in the chapter "
+        "that makes it. "
         "Generated when the book was built.",
         "",
     ]

@@ -25,7 +25,6 @@ import nbformat
 
 from ..runtime import PROFILES
 from . import claims, fingerprints
-from .build import build_dir, execute_changed
 from .execute import BuildError, sync
 from .glued import glued_values
 from .imports import module_graph
@@ -39,7 +38,7 @@ def record_file(root: Path, profile: str) -> Path:
 
 
 def seed_stage(root: Path, seed: int) -> Path:
-    return build_dir(root) / "seeds" / f"seed-{seed}"
+    return root / "_build" / "seeds" / f"seed-{seed}"
 
 
 def read_record(root: Path, profile: str) -> dict:
@@ -76,6 +75,8 @@ def current(root: Path, chapter: str, profile: str, seed: int, entry: dict) -> b
 
 def run_seed(root: Path, chapters: list[str], profile: str, seed: int) -> dict[str, dict]:
     """Execute the chapters for one seed; their record entries."""
+    from .build import execute_changed  # the build writes the ledger, which reads this module
+
     stage_dir = seed_stage(root, seed)
     given = parameters(profile, seed)
     for _ in execute_changed(
