@@ -4,11 +4,11 @@ between declarations and prose; the record of several seeds."""
 import pytest
 
 from conftest import CHAPTERS, ROOT, glued
-from deepinside.book import claims, seeds
+from deepinside.book import claims, record
 from deepinside.book.fingerprints import chapter_notebook
 
 DECLARED = [claim for chapter in CHAPTERS for claim in claims.load(ROOT, chapter)]
-RECORD = seeds.read_record(ROOT, "quick")
+RECORD = record.read_record(ROOT, "quick")
 
 
 @pytest.mark.chapters
@@ -31,7 +31,7 @@ def test_claim_holds_in_every_recorded_seed(claim):
     current = {
         seed: entry
         for seed, entry in entries.items()
-        if seeds.current(ROOT, claim.chapter, "quick", int(seed), entry)
+        if record.current(ROOT, claim.chapter, "quick", int(seed), entry)
     }
     if not current:
         pytest.skip(f"no seed of {claim.chapter} recorded from its present inputs")

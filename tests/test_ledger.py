@@ -8,7 +8,9 @@ import nbformat
 import pytest
 
 from conftest import write_chapter
-from deepinside.book import claims, ledger, seeds
+from deepinside.book import claims, ledger, record
+from deepinside.book.fingerprints import fingerprint
+from deepinside.book.imports import module_graph
 
 DECLARATION = """claims:
   - id: above-chance
@@ -158,19 +160,19 @@ def stage_chapter(root, glued, profile="quick"):
 def test_the_ledger_lists_every_claim_with_effect_control_verdict_and_seeds(tmp_path):
     root = toy(tmp_path)
     stage_chapter(root, {**GLUED, "acc": 20.0})
-    record = {"profile": "quick", "chapters": {"01_a": {}}}
+    seeds = {"profile": "quick", "chapters": {"01_a": {}}}
     for seed, acc in ((0, 50.0), (1, 25.0), (2, 45.0)):
         entry = {"fingerprint": None, "date": f"2026-01-0{seed + 1}", "machine": "m"}
         entry["glued"] = {**GLUED, "acc": acc}
-        entry["fingerprint"] = seeds.fingerprints.fingerprint(
-            root, "01_a", seeds.parameters("quick", seed), seeds.module_graph(root / "src")
+        entry["fingerprint"] = fingerprint(
+            root, "01_a", record.parameters("quick", seed), module_graph(root / "src")
         )
-        record["chapters"]["01_a"][str(seed)] = entry
-    seeds.record_file(root, "quick").write_text(json.dumps(record))
+        seeds["chapters"]["01_a"][str(seed)] = entry
+    record.record_file(root, "quick").write_text(json.dumps(seeds))
     page = ledger.ledger_page(root)
     assert "This build ran the `quick` profile" in page and "2 claims: 1 fails, 1 holds." in page
     row = next(line for line in page.splitlines() if line.startswith("| The net reaches 20.0 %"))
-    assert '<a href="../chapters/01_a.html#claim-above-chance">' in row
+    assert '<a href="../chapters/01_a.html#claim-above-chance">↗&nbsp;above-chance</a>' in row
     assert "{cite:t}`guth2023rainbow`, §3: 91.6 %" in row
     assert "| 20 | 10 | ✘ fails (quick) | 2/3 (effect 25–50) | not run |" in row.replace(".0", "")
     (root / "chapters" / "01_a.py").write_text(

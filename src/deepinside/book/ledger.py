@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import claims, seeds
+from . import claims, record
 from .fingerprints import stage
 from .glued import glued_values
 from .toc import toc_chapters
@@ -92,13 +92,14 @@ def _range(values: list[object]) -> str:
     return f" (effect {shown(low)})" if low == high else f" (effect {shown(low)}–{shown(high)})"
 
 
-def recorded(root: Path, chapter: str, record: dict) -> tuple[list[dict], int]:
-    """The chapter's record entries computed from its present inputs, and how many are not."""
-    entries = record["chapters"].get(chapter, {})
+def recorded(root: Path, chapter: str, seeds: dict) -> tuple[list[dict], int]:
+    """The chapter's entries of the record of ``seeds`` computed from its present inputs, and
+    how many are not."""
+    entries = seeds["chapters"].get(chapter, {})
     fresh = [
         entry
         for seed, entry in sorted(entries.items())
-        if seeds.current(root, chapter, record["profile"], int(seed), entry)
+        if record.current(root, chapter, seeds["profile"], int(seed), entry)
     ]
     return fresh, len(entries) - len(fresh)
 
@@ -124,7 +125,7 @@ def staged_build(root: Path, chapter: str) -> tuple[dict, str, object] | None:
     return glued_values(notebook), given.get("PROFILE", "quick"), given.get("SEED", 0)
 
 
-def chapter_rows(root: Path, chapter: str, record: dict) -> tuple[list[str], dict[str, int]]:
+def chapter_rows(root: Path, chapter: str, seeds: dict) -> tuple[list[str], dict[str, int]]:
     """The chapter's table and the count of each verdict of this build."""
     build = staged_build(root, chapter)
     glued, profile = (build[0], build[1]) if build else ({}, None)
@@ -133,7 +134,7 @@ def chapter_rows(root: Path, chapter: str, record: dict) -> tuple[list[str], dic
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     counts: dict[str, int] = {}
-    fresh, stale = recorded(root, chapter, record)
+    fresh, stale = recorded(root, chapter, seeds)
     for claim in claims.load(root, chapter):
         outcome = claims.evaluate(claim, glued) if build else None
         verdict = MARK[outcome.verdict] + f" ({profile})" if outcome else "not run"
@@ -159,11 +160,11 @@ def _title(root: Path, chapter: str) -> str:
     return first.lstrip("# ").strip() or chapter
 
 
-def introduction(profiles: set[str], record: dict) -> list[str]:
-    entries = [e for seeds_ in record["chapters"].values() for e in seeds_.values()]
+def introduction(profiles: set[str], seeds: dict) -> list[str]:
+    entries = [e for by_seed in seeds["chapters"].values() for e in by_seed.values()]
     dates = sorted(e.get("date", "")[:10] for e in entries if e.get("date"))
     machines = sorted({e.get("machine", "") for e in entries} - {""})
-    seed_list = sorted({int(s) for seeds_ in record["chapters"].values() for s in seeds_})
+    seed_list = sorted({int(s) for by_seed in seeds["chapters"].values() for s in by_seed})
     lines = [
         TITLE,
         "",
@@ -171,9 +172,8 @@ def introduction(profiles: set[str], record: dict) -> list[str]:
         "tested by `tests/test_claims.py` (one test per claim, named by its id). *Effect* is what "
         "the chapter measured; *control* what the null model or baseline that could have "
         "produced it gave on the same measure; the claim's rule puts its threshold between the "
-        "two. The link after each sentence, named by the claim's id, opens the place in the chapter "
-        "that makes it. "
-        "Generated when the book was built.",
+        "two. The link after each sentence, named by the claim's id, opens the place in the "
+        "chapter that makes it. Generated when the book was built.",
         "",
     ]
     if profiles == {"quick"}:
@@ -187,7 +187,7 @@ def introduction(profiles: set[str], record: dict) -> list[str]:
     if seed_list:
         lines += [
             f"*Seeds* counts the seeds in which the claim held, over the record of seeds "
-            f"{', '.join(map(str, seed_list))} in the `{record['profile']}` profile "
+            f"{', '.join(map(str, seed_list))} in the `{seeds['profile']}` profile "
             f"(`python -m deepinside.book.seeds`, {dates[0]} to {dates[-1]}; "
             f"{'; '.join(machines)}), with the range of a single-valued effect.",
             "",
@@ -200,17 +200,17 @@ def introduction(profiles: set[str], record: dict) -> list[str]:
 def ledger_page(root: Path) -> str:
     """The page ``book/ledger.md`` (MyST Markdown)."""
     chapters = toc_chapters(root)
-    record = seeds.read_record(root, "quick")
+    seeds = record.read_record(root, "quick")
     builds = [staged_build(root, c) for c in chapters]
     profiles = {b[1] for b in builds if b}
     sections, totals = [], {}
     for chapter in chapters:
-        rows, counts = chapter_rows(root, chapter, record)
+        rows, counts = chapter_rows(root, chapter, seeds)
         for verdict, count in counts.items():
             totals[verdict] = totals.get(verdict, 0) + count
         sections += ["", f"## {_title(root, chapter)}", "", *rows]
     summary = ", ".join(f"{count} {verdict}" for verdict, count in sorted(totals.items()))
-    lines = [*introduction(profiles, record), f"{sum(totals.values())} claims: {summary}."]
+    lines = [*introduction(profiles, seeds), f"{sum(totals.values())} claims: {summary}."]
     return "\n".join([*lines, *sections]) + "\n"
 
 

@@ -28,29 +28,14 @@ from . import claims, fingerprints
 from .execute import BuildError, sync
 from .glued import glued_values
 from .imports import module_graph
+from .record import parameters, read_record, record_file
 from .toc import add_root_argument, toc_chapters
 
 DEFAULT_SEEDS = (0, 1, 2)
 
 
-def record_file(root: Path, profile: str) -> Path:
-    return root / "chapters" / "claims" / f"seeds-{profile}.json"
-
-
 def seed_stage(root: Path, seed: int) -> Path:
     return root / "_build" / "seeds" / f"seed-{seed}"
-
-
-def read_record(root: Path, profile: str) -> dict:
-    """The record of the profile: ``{"profile", "chapters": {chapter: {seed: {"fingerprint",
-    "date", "machine", "glued"}}}}``; empty if missing or unreadable."""
-    try:
-        record = json.loads(record_file(root, profile).read_text())
-    except (OSError, ValueError):
-        record = None
-    if not isinstance(record, dict) or not isinstance(record.get("chapters"), dict):
-        return {"profile": profile, "chapters": {}}
-    return record
 
 
 def machine() -> str:
@@ -62,20 +47,9 @@ def machine() -> str:
     )
 
 
-def parameters(profile: str, seed: int) -> dict[str, object]:
-    return {"PROFILE": profile, "SEED": seed}
-
-
-def current(root: Path, chapter: str, profile: str, seed: int, entry: dict) -> bool:
-    """Whether a record entry was computed from the chapter's present inputs."""
-    graph = module_graph(root / "src")
-    value = fingerprints.fingerprint(root, chapter, parameters(profile, seed), graph)
-    return entry.get("fingerprint") == value
-
-
 def run_seed(root: Path, chapters: list[str], profile: str, seed: int) -> dict[str, dict]:
     """Execute the chapters for one seed; their record entries."""
-    from .build import execute_changed  # the build writes the ledger, which reads this module
+    from .build import execute_changed  # the build writes the ledger, which reads the record
 
     stage_dir = seed_stage(root, seed)
     given = parameters(profile, seed)
