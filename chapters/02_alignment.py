@@ -428,7 +428,7 @@ weight_table.round(3)
 # %% [markdown]
 # Here the untrained pair is the decisive control.
 # <a id="claim-weight-eigenvectors"></a>The leading first-layer weight eigenvectors of
-# the trained networks match without any alignment (mean leading diagonal
+# the trained networks are similar without any alignment (mean leading diagonal
 # {glue:text}`align_mlp_weight_diag_l1:.2f`, against {glue:text}`align_untrained_weight_diag_l1:.2f`
 # for two untrained networks), and so do the second layer's once its input is aligned
 # ({glue:text}`align_mlp_weight_diag_l2:.2f`, against

@@ -496,7 +496,7 @@ glue_all(
 # %% [markdown]
 # <a id="claim-mlp-width"></a>
 # With hidden width {glue:text}`inv_mlp_under_ratio` $d$ (under-complete, $d =$
-# {glue:text}`inv_mlp_d`), $m_i$ ends at {glue:text}`inv_mlp_under_mi:.2f`, just above the stall
+# {glue:text}`inv_mlp_d`), $m_i$ ends at {glue:text}`inv_mlp_under_mi:.2f`, above the stall
 # distance {glue:text}`inv_mlp_under_stall:.2f` that no number of steps can beat; with width
 # {glue:text}`inv_mlp_over_ratio` $d$ it falls from {glue:text}`inv_mlp_start_mi:.2f` to
 # {glue:text}`inv_mlp_over_mi:.3f`.
@@ -641,9 +641,9 @@ relu_table.round(3)
 # case: hidden widths $2d$ then $4d$, each layer twice as wide as the one it reads. Here it
 # {glue:text}`inv_relu_rule_word` the input within {glue:text}`inv_relu_steps` steps ($m_i =$
 # {glue:text}`inv_relu_rule_mi:.2f`, from {glue:text}`inv_relu_start_mi:.1f` at the start; $2d$
-# then $2d$: {glue:text}`inv_relu_narrow_mi:.2f`): twice the width keeps enough active units on
-# average, but with one random initialization and a finite number of steps the margin is thin,
-# and the wider pair is the safe one.
+# then $2d$: {glue:text}`inv_relu_narrow_mi:.2f`). The source's reason for the rule, that twice
+# the width keeps enough units active on average, leaves a thin margin with one random
+# initialization and a finite number of steps: the wider pair is the safe one.
 #
 # ## Trained on noise: a different reading of the same photograph
 #
