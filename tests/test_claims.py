@@ -1,6 +1,8 @@
 """The claims ledger: one test per declared claim, evaluated on its executed chapter; the ties
 between declarations and prose; the record of several seeds."""
 
+import functools
+
 import pytest
 
 from conftest import CHAPTERS, ROOT, glued
@@ -9,6 +11,12 @@ from deepinside.book.fingerprints import chapter_notebook
 
 DECLARED = [claim for chapter in CHAPTERS for claim in claims.load(ROOT, chapter)]
 RECORD = record.read_record(ROOT, "quick")
+
+
+@functools.cache
+def recorded(chapter):
+    """The chapter's seeds recorded from its present inputs, ``{seed: entry}``."""
+    return record.current_entries(ROOT, chapter, RECORD)[0]
 
 
 @pytest.mark.chapters
@@ -27,12 +35,7 @@ def test_claims_are_declared_and_stated_where_the_chapter_makes_them(chapter):
 
 @pytest.mark.parametrize("claim", DECLARED, ids=lambda c: f"{c.chapter}:{c.id}")
 def test_claim_holds_in_every_recorded_seed(claim):
-    entries = RECORD["chapters"].get(claim.chapter, {})
-    current = {
-        seed: entry
-        for seed, entry in entries.items()
-        if record.current(ROOT, claim.chapter, "quick", int(seed), entry)
-    }
+    current = recorded(claim.chapter)
     if not current:
         pytest.skip(f"no seed of {claim.chapter} recorded from its present inputs")
     failed = {

@@ -59,7 +59,7 @@ class Claim:
     effect: Expression
     control: Expression | None
     holds: tuple[str, ...]
-    states: str | None = None
+    states: Expression | None = None
 
     @property
     def anchor(self) -> str:

@@ -92,18 +92,6 @@ def _range(values: list[object]) -> str:
     return f" (effect {shown(low)})" if low == high else f" (effect {shown(low)}–{shown(high)})"
 
 
-def recorded(root: Path, chapter: str, seeds: dict) -> tuple[list[dict], int]:
-    """The chapter's entries of the record of ``seeds`` computed from its present inputs, and
-    how many are not."""
-    entries = seeds["chapters"].get(chapter, {})
-    fresh = [
-        entry
-        for seed, entry in sorted(entries.items())
-        if record.current(root, chapter, seeds["profile"], int(seed), entry)
-    ]
-    return fresh, len(entries) - len(fresh)
-
-
 def seeds_cell(claim: claims.Claim, fresh: list[dict], stale: int) -> str:
     """In how many recorded seeds the claim held, with the range of a single-valued effect;
     entries computed from an earlier version of the chapter are counted as out of date."""
@@ -115,34 +103,34 @@ def seeds_cell(claim: claims.Claim, fresh: list[dict], stale: int) -> str:
     return cell + (f", {stale} out of date" if stale else "")
 
 
-def staged_build(root: Path, chapter: str) -> tuple[dict, str, object] | None:
-    """The glued values, profile and seed of the chapter's execution in the stage, if any."""
+def staged_build(root: Path, chapter: str) -> tuple[dict, str] | None:
+    """The glued values and profile of the chapter's execution in the stage, if any."""
     path = stage(root) / "chapters" / f"{chapter}.ipynb"
     if not path.exists():
         return None
     notebook = nbformat.read(path, as_version=4)
     given = notebook.metadata.get("papermill", {}).get("parameters", {})
-    return glued_values(notebook), given.get("PROFILE", "quick"), given.get("SEED", 0)
+    return glued_values(notebook), given.get("PROFILE", "quick")
 
 
 def chapter_rows(root: Path, chapter: str, seeds: dict) -> tuple[list[str], dict[str, int]]:
     """The chapter's table and the count of each verdict of this build."""
     build = staged_build(root, chapter)
-    glued, profile = (build[0], build[1]) if build else ({}, None)
+    glued, profile = build or ({}, None)
     lines = [
         "| claim | source | effect | control | this build | seeds | full scale |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     counts: dict[str, int] = {}
-    fresh, stale = recorded(root, chapter, seeds)
+    current, stale = record.current_entries(root, chapter, seeds)
+    fresh = list(current.values())
     for claim in claims.load(root, chapter):
         outcome = claims.evaluate(claim, glued) if build else None
         verdict = MARK[outcome.verdict] + f" ({profile})" if outcome else "not run"
         if outcome and outcome.states is not None:
             verdict += f", states {shown(outcome.states)}"
-        counts[outcome.verdict if outcome else "not run"] = (
-            counts.get(outcome.verdict if outcome else "not run", 0) + 1
-        )
+        key = outcome.verdict if outcome else "not run"
+        counts[key] = counts.get(key, 0) + 1
         link = f'<a href="../chapters/{chapter}.html#{claim.anchor}">↗&nbsp;{claim.id}</a>'
         lines.append(
             f"| {rendered(claim.sentence, glued)} {link} | {source_cell(claim)} | "

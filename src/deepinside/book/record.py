@@ -31,8 +31,15 @@ def parameters(profile: str, seed: int) -> dict[str, object]:
     return {"PROFILE": profile, "SEED": seed}
 
 
-def current(root: Path, chapter: str, profile: str, seed: int, entry: dict) -> bool:
-    """Whether a record entry was computed from the chapter's present inputs."""
+def current_entries(root: Path, chapter: str, record: dict) -> tuple[dict[str, dict], int]:
+    """The chapter's entries of ``record`` computed from its present inputs, ``{seed: entry}``,
+    and how many entries were computed from earlier ones."""
+    entries = record["chapters"].get(chapter, {})
     graph = module_graph(root / "src")
-    value = fingerprints.fingerprint(root, chapter, parameters(profile, seed), graph)
-    return entry.get("fingerprint") == value
+    current = {
+        seed: entry
+        for seed, entry in sorted(entries.items())
+        if entry.get("fingerprint")
+        == fingerprints.fingerprint(root, chapter, parameters(record["profile"], int(seed)), graph)
+    }
+    return current, len(entries) - len(current)
