@@ -30,16 +30,36 @@
 # and shows that a network trained on pure noise reads a photograph differently from one
 # trained on photographs.
 #
-# [![Open In Colab](../book/_static/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/09_inversion.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/09_inversion.ipynb)
 
 # %% tags=["hide-cell"]
-# Setup: on Colab, install the book's helper package (elsewhere it is already installed).
-import subprocess
+# @title Setup: in Colab, install the book's helper package `deepinside`
 import sys
 
-if "google.colab" in sys.modules:
-    package = "deepinside @ git+https://github.com/deepinside/deepinside"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
+if "google.colab" in sys.modules:  # elsewhere the package is installed with the book
+    import subprocess
+    import tempfile
+    from importlib import metadata, util
+
+    REPOSITORY, RELEASE = "https://github.com/deepinside/deepinside", "v0.1.0"
+    if util.find_spec("deepinside") is None:
+        keep = []
+        for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib"):
+            try:
+                keep.append(f"{name}=={metadata.version(name)}")
+            except metadata.PackageNotFoundError:
+                pass
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
+            constraints.write("\n".join(keep))
+        package = f"deepinside @ git+{REPOSITORY}@{RELEASE}"
+        pip = [sys.executable, "-m", "pip", "install", "-q", "-c", constraints.name, package]
+        if subprocess.run(pip).returncode != 0:
+            raise RuntimeError(
+                f"Could not install {package}. Without access to {REPOSITORY}, install the "
+                "package another way and run this cell again: upload a wheel and "
+                "`pip install deepinside-*.whl`, or in a clone of the repository "
+                "`pip install -e .` (a local path works too: `pip install /path/to/clone`)."
+            )
 
 # %% tags=["parameters"]
 PROFILE = "quick"  # "quick": untrained ResNet-18 and small ResNets on offline photos, CPU; "full": ResNet-50

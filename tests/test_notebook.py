@@ -30,6 +30,20 @@ def test_glue_is_silent_without_the_book_tooling(monkeypatch, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_glue_records_and_displays_nothing_in_colab(monkeypatch):
+    import sys
+    import types
+
+    import myst_nb
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("myst-nb's glue displays a bundle: Colab would print it")
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(myst_nb, "glue", refuse)
+    assert notebook.glue("answer", torch.tensor(42)) == 42
+
+
 def test_show_source_shows_the_installed_function_highlighted():
     shown = notebook.show_source(alignment.orthogonal_alignment)
     assert shown.data.startswith("`deepinside.alignment.orthogonal_alignment`")

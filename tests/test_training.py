@@ -149,6 +149,32 @@ def test_checkpoint_key_serializes_tensors(digits):
     assert first != key(models.factorized, {**arguments, "filters": -filters}, digits)
 
 
-def test_precision_is_bfloat16_only_on_cuda_by_default():
-    assert training.precision("cuda") == "bfloat16" and training.precision("cpu") == "float32"
+@pytest.mark.parametrize("native", [True, False])
+def test_precision_uses_bfloat16_only_where_the_gpu_has_it_natively(monkeypatch, native):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: native)
+    assert training.precision("cuda") == ("bfloat16" if native else "float16")
     assert training.precision("cuda", mixed_precision=False) == "float32"
+    assert training.precision("cpu") == "float32" and training.precision("cpu", True) == "bfloat16"
+
+
+def test_checkpoint_key_tells_a_bfloat16_gpu_from_a_float16_one(monkeypatch, digits):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    keys = {}
+    for native in (True, False):
+        monkeypatch.setattr(
+            torch.cuda, "is_bf16_supported", lambda including_emulation=True, n=native: n
+        )
+        keys[native] = key(models.mlp, {"dims": [784, 10]}, digits, device="cuda")
+    assert keys[True]["train"]["precision"] == "bfloat16"
+    assert keys[False]["train"]["precision"] == "float16"
+    assert keys[True]["train"]["device_kind"] == "cuda" and keys[True] != keys[False]
+
+
+def test_float16_training_scales_the_loss_and_keeps_float32_weights(monkeypatch, digits):
+    monkeypatch.setattr(training, "precision", lambda kind, mixed=None: "float16")
+    torch.manual_seed(0)
+    model = models.mlp([784, 32, 10])
+    history = training.train(model, *digits, epochs=2, lr=0.05)
+    assert history[-1]["test_acc"] > 50 and model[1].weight.dtype == torch.float32
+    assert torch.isfinite(model[1].weight).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -14,12 +15,15 @@ if TYPE_CHECKING:
 def glue(name: str, value: Any) -> Any:
     """Record ``value`` under ``name`` for the book's ``{glue:text}`` roles; return it.
 
-    Inside the book build this is myst-nb's ``glue``; where myst-nb is absent (Jupyter without
-    the book's tooling, Colab) nothing is shown: the value is simply returned.
+    Inside the book build this is myst-nb's ``glue``; in Colab, or where myst-nb is absent
+    (Jupyter without the book's tooling), nothing is recorded or shown: the value is simply
+    returned, so a cell of glue calls prints nothing.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"glue name must be an identifier, got {name!r}")
     value = _plain(value)
+    if "google.colab" in sys.modules:
+        return value
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

@@ -67,12 +67,22 @@ def accuracy(
     return 100.0 * correct / len(images)
 
 
+def native_bfloat16() -> bool:
+    """Whether the CUDA GPU computes in bfloat16 natively (Ampere or newer; not a T4)."""
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
+
+
 def precision(device_kind: str, mixed_precision: bool | None = None) -> str:
-    """The precision of the forward pass: "bfloat16" (autocast) or "float32". By default
-    (``mixed_precision=None``) bfloat16 on CUDA and float32 elsewhere."""
+    """The precision of the forward pass: "bfloat16" or "float16" (autocast) or "float32".
+
+    Mixed precision is on by default on CUDA only (``mixed_precision=None``): bfloat16 where
+    the GPU supports it natively, else float16 with a gradient scaler. On the CPU or MPS,
+    ``mixed_precision=True`` gives bfloat16."""
     if mixed_precision is None:
         mixed_precision = device_kind == "cuda"
-    return "bfloat16" if mixed_precision else "float32"
+    if not mixed_precision:
+        return "float32"
+    return "float16" if device_kind == "cuda" and not native_bfloat16() else "bfloat16"
 
 
 def train(
@@ -94,9 +104,10 @@ def train(
     return one record per epoch.
 
     Each record holds the mean train loss, train accuracy and test accuracy (%).
-    ``mixed_precision`` runs the forward pass in bfloat16 autocast (weights, gradients and
-    every measurement the chapters make stay in float32/float64); by default it is on for
-    CUDA and off elsewhere.
+    ``mixed_precision`` runs the forward pass in autocast, in the dtype :func:`precision`
+    picks (weights, gradients and every measurement the chapters make stay in
+    float32/float64; float16 scales the loss against underflow); by default it is on for CUDA
+    and off elsewhere.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -104,7 +115,10 @@ def train(
         raise ValueError(f"unknown optimizer {optimizer!r}: choose one of {OPTIMIZERS}")
     model.to(device)
     device_type = torch.device(device).type
-    autocast = precision(device_type, mixed_precision) == "bfloat16"
+    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(
+        precision(device_type, mixed_precision)
+    )
+    scaler = torch.amp.GradScaler(device_type, enabled=dtype == torch.float16)
     step = (
         torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
         if optimizer == "sgd"
@@ -116,12 +130,13 @@ def train(
         total_loss, correct = 0.0, 0
         for x, y in train_set.loader(batch_size, shuffle=True, seed=seed * 1000 + epoch):
             x, y = x.to(device), y.to(device)
-            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=autocast):
+            with torch.autocast(device_type, dtype=dtype, enabled=dtype is not None):
                 logits = model(x)
                 loss = nn.functional.cross_entropy(logits.float(), y)
             step.zero_grad()
-            loss.backward()
-            step.step()
+            scaler.scale(loss).backward()
+            scaler.step(step)
+            scaler.update()
             total_loss += loss.item() * len(y)
             correct += (logits.argmax(-1) == y).sum().item()
         history.append(
