@@ -579,6 +579,7 @@ at_count.round(1)
 # printed page shows the MLP's first layer at rank {glue:text}`dim_mlp_l1_rank90`.
 
 # %% tags=["hide-input"]
+# @title Explorer: the weight spectrum kept at a rank, and the accuracy left
 layer_keys = {f"{name.upper()} layer {k}": (name, k) for name, k in weight_clip}
 
 

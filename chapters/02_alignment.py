@@ -133,6 +133,7 @@ for name in first:
 # In code, from the package itself:
 
 # %% tags=["hide-input"]
+# @title The code of `al.orthogonal_alignment`
 show_source(al.orthogonal_alignment)
 
 # %%
@@ -370,7 +371,7 @@ glue("align_untrained_eig_match", diag["act", "untrained", 1]);
 # eigenvector $v$, where $A$ is now the alignment of the layer's *input*. The first layer reads
 # pixels, the same coordinates for both networks, so it needs no alignment at all.
 #
-# Beyond single eigenvectors, Chapter 1 counted the eigenvalues beyond the Marchenko–Pastur bulk,
+# Beyond single eigenvectors, [Chapter 1](01_dimensionality.ipynb) counted the eigenvalues beyond the Marchenko–Pastur bulk,
 # the learned directions. Are those *subspaces* shared? For the top $k$ eigenvectors $V_1, V_2$
 # (as rows) of the two networks, with $k$ the first network's count beyond the bulk, the mean
 # squared cosine of the principal angles between the two subspaces is
@@ -382,6 +383,7 @@ glue("align_untrained_eig_match", diag["act", "untrained", 1]);
 # In code, from the package itself:
 
 # %% tags=["hide-input"]
+# @title The code of `al.subspace_overlap`
 show_source(al.subspace_overlap)
 
 

@@ -96,7 +96,7 @@ chance = 100 / train_set.num_classes
 #
 # The new neurons are random, so the new representation $\sigma(W'_1 x)$ is expressed in
 # arbitrary coordinates: the second layer of the reference network cannot read it directly.
-# Chapter 2 gives the fix. We align the generated representation to the reference one on the
+# [Chapter 2](02_alignment.ipynb) gives the fix. We align the generated representation to the reference one on the
 # training images, $A_1 = UV^\top$ from the SVD of $\mathbb{E}[\sigma(W_1x)\,\sigma(W'_1x)^\top]$,
 # so that $A_1 \sigma(W'_1 x) \approx \sigma(W_1 x)$. In the generated coordinates the reference
 # second layer reads $W_2 A_1$; we sample $W'_2$ from the covariance
@@ -109,6 +109,7 @@ chance = 100 / train_set.num_classes
 # The sampling step, from the package itself:
 
 # %% tags=["hide-input"]
+# @title The code of `rainbow.sample_weights`
 show_source(rainbow.sample_weights)
 
 

@@ -28,7 +28,7 @@
 # spatially smooth set of filters gives, so this chapter measures every similarity against two
 # yardsticks: a smooth random ensemble with the same correlation between neighbouring pixels (the
 # null), and the same network trained from another seed (the ceiling). It sets up
-# the factorized networks of Chapter 6, which freeze these eigenvectors and learn only how to mix
+# the factorized networks of [Chapter 6](06_factorized.ipynb), which freeze these eigenvectors and learn only how to mix
 # channels.
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/04_spatial.ipynb)
@@ -208,6 +208,7 @@ accuracies.round(1)
 # The spatial covariance, from the package itself:
 
 # %% tags=["hide-input"]
+# @title The code of `spatial.spatial_covariance`
 show_source(spatial.spatial_covariance)
 
 # %%
@@ -317,6 +318,7 @@ plt.show()
 
 
 # %% tags=["hide-input"]
+# @title Explorer: spectrum and spatial eigenvectors of one layer
 def draw_eigenvectors(network, layer, weights, rank):
     """Spectrum and top ``rank`` spatial eigenvectors of one layer of one network."""
     learned = nets[network].learned_conv_weights()[layer - 1]
@@ -491,7 +493,7 @@ plt.show()
 # - **The whole covariance**, so that ranks beyond three and the eigenvalues count too: the
 #   normalized Bures similarity
 #   $\mathcal{B}(C, C') = \operatorname{tr}\big((C^{1/2} C' C^{1/2})^{1/2}\big) / \sqrt{\operatorname{tr} C\,\operatorname{tr} C'}$
-#   (Chapter 6 derives it), read as a distance $1 - \mathcal{B} = \tfrac12 W_2^2$ between zero-mean
+#   ([Chapter 6](06_factorized.ipynb) derives it), read as a distance $1 - \mathcal{B} = \tfrac12 W_2^2$ between zero-mean
 #   Gaussians with the trace-normalized covariances. It needs filters of the same size, so it is
 #   computed for the networks with $k = $ {glue:text}`spatial_reference_kernel` only.
 #
@@ -754,7 +756,7 @@ plt.show()
 # - Layers differ {glue:text}`spatial_layer_difference_word` in eigenvalues than in eigenvectors;
 #   the dilation with depth that the source notes is {glue:text}`spatial_dilation_seen` here (the
 #   first eigenvector is {glue:text}`spatial_dilation_word` in the last layer than in the first).
-# - If space is this simple, a layer could learn only how to mix channels. Chapter 6 tests this:
+# - If space is this simple, a layer could learn only how to mix channels. [Chapter 6](06_factorized.ipynb) tests this:
 #   it freezes the spatial filters and learns only the channel mixing.
 #
 # ## Exercises

@@ -153,7 +153,7 @@ glue("energy_lambda_ratio", (lambdas[0] / lambdas[-1]).item())
 #
 # divided by its maximum (`energy.energy_profile`). We measure it for two architectures trained on
 # the same images, each with the true labels and with randomly permuted labels: the VGG-type
-# network of Chapter 4 with $3\times 3$ filters, and a small ResNet (its first
+# network of [Chapter 4](04_spatial.ipynb) with $3\times 3$ filters, and a small ResNet (its first
 # layer is also a $3\times 3$ convolution). Each of the four trains from its own seed
 # (initialization, batch order, label permutation), so that no two share anything but the images.
 
@@ -161,6 +161,7 @@ glue("energy_lambda_ratio", (lambdas[0] / lambdas[-1]).item())
 # The energy profile, from the package itself:
 
 # %% tags=["hide-input"]
+# @title The code of `energy.energy_profile`
 show_source(energy.energy_profile)
 
 
@@ -652,7 +653,7 @@ glue(
 # With its first layer trained the network reaches {glue:text}`energy_trained_first_acc:.1f` %;
 # frozen at initialization, {glue:text}`energy_frozen_first_acc:.1f` % (chance
 # {glue:text}`energy_chance_acc:.0f` %): freezing {glue:text}`energy_frozen_first_effect`. For the size of that difference, compare the
-# spread between seeds of one recipe in Chapter 4 (the reference and its ceiling network).
+# spread between seeds of one recipe in [Chapter 4](04_spatial.ipynb) (the reference and its ceiling network).
 #
 # ## Where this departs from the source
 #
@@ -661,7 +662,7 @@ glue(
 #   {glue:text}`energy_optimizer` (learning rate {glue:text}`energy_lr`, batch
 #   {glue:text}`energy_batch`) for {glue:text}`energy_epochs` epochs,
 #   {glue:text}`energy_random_label_epochs` with random labels: the `full` profile follows the
-#   source; `quick` uses Adam and short training, as in Chapter 4.
+#   source; `quick` uses Adam and short training, as in [Chapter 4](04_spatial.ipynb).
 # - **Architecture.** The VGG is bias-free. In `quick` it is narrowed (16 to 64 channels, three
 #   poolings) and the ResNet is a small four-stage one with one block per stage; `full` uses
 #   VGG-11 and ResNet20, whose shortcuts, where the shape changes, are 1×1 projections (the

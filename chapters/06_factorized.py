@@ -17,7 +17,7 @@
 # %% [markdown]
 # # Factorized networks and universal channel weights
 #
-# Chapter 4 found that what training adds to convolution filters is, in space, dominated by a
+# [Chapter 4](04_spatial.ipynb) found that what training adds to convolution filters is, in space, dominated by a
 # blob and two gradients (mostly what smoothness alone gives). If space is that simple, we can
 # stop learning it. This chapter builds **factorized networks**, whose spatial filters are frozen
 # to a few such eigenvectors (pooled over the layers of one network) and
@@ -84,7 +84,7 @@ from deepinside.training import TrainedModel, train, trained
 plotting.setup()
 
 # %% [markdown]
-# The chapter's settings per profile. The factorized networks have the widths of the Chapter 4
+# The chapter's settings per profile. The factorized networks have the widths of the [Chapter 4](04_spatial.ipynb)
 # networks and see grayscale images, so that one probe set can be fed to all of them. `quick`
 # splits the ten photographs into two disjoint natural datasets of five; `full` uses CIFAR-10 and
 # CIFAR-100, and MNIST for digits.
@@ -110,7 +110,7 @@ print(settings)
 # %% [markdown]
 # ## The frozen spatial filters
 #
-# We take the $3\times 3$ network of Chapter 4 (same profile and seed, from the cache when that
+# We take the $3\times 3$ network of [Chapter 4](04_spatial.ipynb) (same profile and seed, from the cache when that
 # chapter ran), average the spatial covariances of the learned part of its eight layers (each
 # normalized to trace 1) and keep the eigenvectors, largest first (`spatial.universal_eigenvectors`).
 
@@ -139,7 +139,7 @@ plt.show()
 # channels. It would also discard the negative half of every filter's response, so we freeze each
 # eigenvector together with its negative ($u$ and $-u$: $\mathrm{ReLU}(a) - \mathrm{ReLU}(-a) = a$
 # keeps the full response), $2m$ maps per channel (`models.factorized`). The networks have the
-# widths of Chapter 4's, and all are trained on grayscale images, so that the same probe images
+# widths of [Chapter 4](04_spatial.ipynb)'s, and all are trained on grayscale images, so that the same probe images
 # can later be fed to every one of them.
 
 
@@ -260,7 +260,7 @@ accuracy.round(1)
 # {glue:text}`fact_acc_ratio:.2f`: in this run the factorized network scores
 # {glue:text}`fact_better_word` the standard one, with fewer learned parameters. With
 # $m =$ {glue:text}`fact_smallest_m`, the blob alone, it gives
-# {glue:text}`fact_smallest_m_acc:.1f` %. These are single runs: Chapter 4's two seeds of one
+# {glue:text}`fact_smallest_m_acc:.1f` %. These are single runs: [Chapter 4](04_spatial.ipynb)'s two seeds of one
 # recipe differ by several points, so read differences of that size as ties.
 # <a id="claim-sweep-spread"></a>What the sweep does
 # show is that frozen spatial filters lose nothing beyond that spread here.
@@ -296,11 +296,11 @@ pd.DataFrame(
 
 # %% [markdown]
 # The learned weights of layer $\ell$ form a matrix $W_\ell$ (output channels × input maps); as in
-# Chapters 4 and 5 we keep the learned part $W_\ell - W_\ell^0$, whose **channel-weight
+# Chapters [4](04_spatial.ipynb) and [5](05_energy.ipynb) we keep the learned part $W_\ell - W_\ell^0$, whose **channel-weight
 # covariance** is $C_\ell = \frac1{n}(W_\ell - W_\ell^0)^\top(W_\ell - W_\ell^0)$. Its rows and
 # columns are indexed by the layer's input maps, the hidden representation $\phi_\ell(x)$ after the
 # depthwise convolution and ReLU. Two networks order those maps arbitrarily, so before comparing
-# $C_\ell$ we **align** the representations as in Chapter 2: feed the same probe images (grayscale
+# $C_\ell$ we **align** the representations as in [Chapter 2](02_alignment.ipynb): feed the same probe images (grayscale
 # crops of all ten photographs) to both, and find the rotation $A_\ell$ minimizing
 # $\mathbb{E}\|A_\ell\phi_\ell - \psi_\ell\|^2$ (orthogonal Procrustes). The first network's
 # covariance, expressed in the second one's basis, is $A_\ell C_\ell A_\ell^\top$. In the first
@@ -492,7 +492,7 @@ similarity.pivot(index="layer", columns="kind", values="similarity").assign(
 #
 # How many directions of channel space does each layer's learned weights use? The participation
 # ratio $(\sum_i \mu_i)^2 / \sum_i \mu_i^2$ of the eigenvalues $\mu_i$ of $C_\ell$ counts them
-# (Chapter 1), out of the layer's number of input maps.
+# ([Chapter 1](01_dimensionality.ipynb)), out of the layer's number of input maps.
 
 # %%
 dims = pd.DataFrame(

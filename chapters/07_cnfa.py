@@ -177,6 +177,7 @@ plotting.show_images(test_set, title="test crops, one per photograph")
 # `cnfa.output_gradient_covariance`):
 
 # %% tags=["hide-input"]
+# @title The code of `cnfa.patch_agop`
 show_source(cnfa.patch_agop)
 
 # %%

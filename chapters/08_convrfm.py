@@ -17,7 +17,7 @@
 # %% [markdown]
 # # ConvRFM: feature learning without backpropagation
 #
-# Chapter 7 found that a trained convolutional layer's filter covariance is close to the
+# [Chapter 7](07_cnfa.ipynb) found that a trained convolutional layer's filter covariance is close to the
 # **patch-AGOP**, the average outer product of the network's gradients with respect to the image
 # patches the layer reads. The patch-AGOP needs no network: any predictor that reads an image
 # through its patches has one. This chapter uses it to give feature learning to a *kernel
@@ -188,6 +188,7 @@ def digits(noise: float) -> tasks.Splits:
 # validation split and sets $M$ to the rescaled patch-AGOP.
 
 # %% tags=["hide-input"]
+# @title The code of `rfm.conv_rfm`
 show_source(rfm.conv_rfm)
 
 # %% [markdown]
@@ -535,7 +536,7 @@ depth.round(3)
 # ## Do ConvRFM and the CNN learn the same patch metric?
 #
 # The source compares ConvRFM's $M$ with the CNN's first-layer filter covariance
-# $W_1^\top W_1$ (its CNFM, Chapter 7) on the same task. We correlate the two $9\times 9$
+# $W_1^\top W_1$ (its CNFM, [Chapter 7](07_cnfa.ipynb)) on the same task. We correlate the two $9\times 9$
 # matrices (Pearson) at the highest noise of each task, for the whole-image ConvRFM's last $M$ and
 # the patchwise one's. The control is the same correlation with the first layers of freshly
 # initialized, untrained CNNs. On all entries the correlation is dominated by the diagonal, which

@@ -150,6 +150,7 @@ def show(ax, image, title=None):
 # cat photograph bundled with scikit-image.
 
 # %% tags=["hide-input"]
+# @title The code of `inversion.invert`
 show_source(inversion.invert)
 
 # %%
@@ -383,6 +384,7 @@ glue("inv_conv2_mi", wide.m_i[-1].item())
 
 
 # %% tags=["hide-input"]
+# @title Explorer: the input at a step of the descent
 def draw_descent(stage, step):
     """The input at a recorded ``step`` of the descent at ``stage``, and where it is on the curves."""
     r = paths[stage]

@@ -9,10 +9,7 @@ import pytest
 import yaml
 
 from conftest import CHAPTERS, ROOT
-from deepinside.book import claims
-
-REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-REPO = REPO_URL.removeprefix("https://github.com/")
+from deepinside.book import claims, colab
 
 
 def test_the_toc_lists_existing_chapters_in_order():
@@ -49,12 +46,10 @@ def test_chapter_template(chapter):
     code = [c for c in nb.cells if c.cell_type == "code"]
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
-    badge = f"https://colab.research.google.com/github/{REPO}/blob/main/chapters/{chapter}.ipynb"
-    assert f"[![Open In Colab](../book/_static/colab-badge.svg)]({badge})" in nb.cells[0].source, (
-        "the first cell carries the Colab badge of this chapter, its image served by the book"
+    assert colab.badge(ROOT, f"chapters/{chapter}.ipynb") in nb.cells[0].source, (
+        "the first cell carries the Colab badge of this chapter"
     )
-    setup = code[0].source
-    assert 'if "google.colab" in sys.modules:' in setup and f"git+{REPO_URL}" in setup
+    assert code[0].source == colab.install_cell(ROOT), "run `python -m deepinside.book.colab`"
     parameters = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(parameters) == 1
     for name in ("PROFILE", "SEED", "DEVICE"):
@@ -119,6 +114,16 @@ def test_setup_cell_installs_only_in_colab_and_the_device_prefers_a_gpu(chapter)
     )
     rest = "\n".join(c.source for c in code if c is not parameters)
     assert re.search(r"\([^)]*\bDEVICE\b", rest), "the chapter passes DEVICE on"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_chapter_named_in_the_prose_is_a_link_to_it(chapter):
+    nb = jupytext.read(ROOT / "chapters" / f"{chapter}.py")
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    unlinked = re.findall(r"(?<!\[)Chapters? \d(?!\d)(?!\]\()", prose)
+    assert not unlinked, f"{unlinked}: write [Chapter N](NN_topic.ipynb)"
+    for number, target in re.findall(r"\[(?:Chapter )?(\d)\]\(([^)]+)\)", prose):
+        assert target == f"{CHAPTERS[int(number) - 1]}.ipynb", (number, target)
 
 
 def test_the_bibliography_has_unique_keys_and_every_entry_is_cited():

@@ -8,6 +8,8 @@ The repository is named in one place, ``_config.yml``'s ``repository.url`` (with
 - the **badge** is the line ``[![Open In Colab](BADGE_IMAGE)](colab_url)`` of the chapter's first
   Markdown cell; its image is Colab's own, so it renders on GitHub and in Colab (the book build
   swaps in its local copy, :func:`localize_badges`, so that the site needs no network);
+- a code cell whose first line is ``# @title …`` (the install cell, an explorer's drawing code,
+  a solution) folds in Colab: its notebook cell gets ``cellView: form`` (:func:`fold_titled_cells`);
 - the **install cell** (``# @title Setup …``, right before the parameters cell) installs the
   package in Colab only, pinned to the release ``v<version>`` of the notebook, with Colab's
   own numpy, torch, … kept as they are (a constraints file of their installed versions).
@@ -148,10 +150,11 @@ def problems(root: Path) -> list[str]:
         except ValueError as error:
             found.append(str(error))
         notebook = root / "chapters" / f"{chapter}.ipynb"
-        if notebook.exists() and badge(root, f"chapters/{chapter}.ipynb") not in notebook.read_text(
-            errors="replace"
-        ).replace('\\"', '"'):
+        nb = nbformat.read(notebook, as_version=4)
+        if not any(badge(root, f"chapters/{chapter}.ipynb") in c.source for c in nb.cells):
             found.append(f"{notebook.relative_to(root)}: not synced with its .py (jupytext --sync)")
+        if fold_titled_cells(nb):
+            found.append(f"{notebook.relative_to(root)}: a `# @title` cell does not fold in Colab")
     return found
 
 
@@ -167,6 +170,24 @@ def fix(root: Path) -> list[str]:
             changed.append(str(path))
     if changed:
         subprocess.run([sys.executable, "-m", "jupytext", "--sync", "-q", *changed], check=True)
+    for chapter in toc_chapters(root):
+        notebook = root / "chapters" / f"{chapter}.ipynb"
+        nb = nbformat.read(notebook, as_version=4)
+        if fold_titled_cells(nb):
+            nbformat.write(nb, notebook)
+            changed.append(str(notebook))
+    return changed
+
+
+def fold_titled_cells(nb: nbformat.NotebookNode) -> bool:
+    """Fold every code cell whose first line is ``# @title …`` in Colab (``cellView: form``
+    shows the title and hides the code until it is double-clicked); whether any changed."""
+    changed = False
+    for cell in nb.cells:
+        titled = cell.cell_type == "code" and cell.source.startswith("# @title")
+        if titled and cell.metadata.get("cellView") != "form":
+            cell.metadata["cellView"] = "form"
+            changed = True
     return changed
 
 
