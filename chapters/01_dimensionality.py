@@ -139,7 +139,7 @@ cnn_acc = glue("dim_cnn_test_acc", nets["cnn"].test_accuracy)
 # Write $\varphi(x)$ for the representation of an input $x$ at a hidden layer, the output of a
 # ReLU. Its covariance
 #
-# $$ C_\varphi = \mathbb{E}_x\big[\varphi(x)\,\varphi(x)^\top\big] $$
+# $$ C_\varphi = \mathbb{E}_x\big[\varphi(x)\,\varphi(x)^\top\big] $$ (eq-representation-covariance)
 #
 # is **uncentered**: we do not subtract the mean, as if a normalization layer had made it zero.
 # Its eigenvectors are the principal directions of the representation and its eigenvalues the
@@ -351,7 +351,7 @@ glue(
 # $W_1$ are the weights of the first-layer neurons. Seeing them as $n_1$ samples of a distribution,
 # their (uncentered) covariance is
 #
-# $$ C = \frac{1}{n_1} W_1^\top W_1 \in \mathbb{R}^{d \times d}. $$
+# $$ C = \frac{1}{n_1} W_1^\top W_1 \in \mathbb{R}^{d \times d}. $$ (eq-weight-covariance)
 #
 # With the singular value decomposition $W_1 = U \Sigma V^\top$, the right singular vectors $V$
 # are the eigenvectors of $C$ and its eigenvalues are $\Sigma^2 / n_1$. So the first layer
@@ -371,10 +371,10 @@ glue(
 # the **Marchenko–Pastur** law, whose density is
 #
 # $$ p(\lambda) = \frac{\sqrt{(\lambda_+ - \lambda)(\lambda - \lambda_-)}}{2\pi\sigma^2\gamma\lambda}
-# \quad\text{on}\quad [\lambda_-, \lambda_+], \qquad \lambda_\pm = \sigma^2(1 \pm \sqrt{\gamma})^2, $$
+# \quad\text{on}\quad [\lambda_-, \lambda_+], \qquad \lambda_\pm = \sigma^2(1 \pm \sqrt{\gamma})^2, $$ (eq-marchenko-pastur)
 #
 # plus, when $\gamma > 1$, a mass $1 - 1/\gamma$ at zero (the covariance then has rank $n < d$).
-# Eigenvalues above the bulk edge $\lambda_+$ are unlikely under pure randomness: they are the
+# Eigenvalues above the bulk edge $\lambda_+$ of {eq}`eq-marchenko-pastur` are unlikely under pure randomness: they are the
 # directions that training has *learned*. We take $\sigma^2$ as the mean square of the initial
 # weights of each layer.
 

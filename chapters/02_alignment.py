@@ -97,7 +97,7 @@ for name in first:
 # the same input at the same layer of the two networks. We look for the orthogonal matrix $A$
 # that maps one onto the other as well as possible:
 #
-# $$ \min_{A^\top A = I}\; \mathbb{E}_x \|A\varphi(x) - \psi(x)\|^2. $$
+# $$ \min_{A^\top A = I}\; \mathbb{E}_x \|A\varphi(x) - \psi(x)\|^2. $$ (eq-alignment)
 #
 # Orthogonality keeps the geometry of the representation: $A$ may only rotate (or reflect) it,
 # not stretch it. Expanding the square, $\|A\varphi\|^2 = \|\varphi\|^2$, so the objective is
@@ -113,11 +113,11 @@ for name in first:
 # The residual is then $\mathbb{E}\|\varphi\|^2 + \mathbb{E}\|\psi\|^2 - 2\,\mathrm{tr}\,S$, and
 # following the source we normalize the explained part as
 #
-# $$ r^2 = \frac{\mathrm{tr}\,S}{\sqrt{\mathbb{E}\|\varphi\|^2\;\mathbb{E}\|\psi\|^2}}, $$
+# $$ r^2 = \frac{\mathrm{tr}\,S}{\sqrt{\mathbb{E}\|\varphi\|^2\;\mathbb{E}\|\psi\|^2}}, $$ (eq-aligned-r2)
 #
 # a cosine similarity between the aligned representations: at most 1 (Cauchy–Schwarz), and 1
 # exactly when $\psi = cA\varphi$ for some $c > 0$. When the two energies are equal, $1 - r^2$ is
-# the residual divided by the total energy; otherwise it is a lower bound on that share. The same formula with any other orthogonal $A$,
+# the residual divided by the total energy; otherwise it is a lower bound on that share. The same formula {eq}`eq-aligned-r2` with any other orthogonal $A$,
 # $r^2(A) = \mathrm{tr}(A\,\mathbb{E}[\varphi\psi^\top]) / \sqrt{\cdot}$, gives baselines: the
 # identity (no alignment: neuron $i$ against neuron $i$) and a random rotation.
 #
@@ -483,7 +483,7 @@ weight_table.round(3)
 # features $X \in \mathbb{R}^{N\times d_1}$ and $Y \in \mathbb{R}^{N \times d_2}$ of $N$ images,
 # centered over the images,
 #
-# $$ \mathrm{CKA}(X, Y) = \frac{\|Y^\top X\|_F^2}{\|X^\top X\|_F\,\|Y^\top Y\|_F}. $$
+# $$ \mathrm{CKA}(X, Y) = \frac{\|Y^\top X\|_F^2}{\|X^\top X\|_F\,\|Y^\top Y\|_F}. $$ (eq-cka)
 #
 # We compute it on the test images with each image's whole representation flattened (for the
 # CNN, all channels at all positions), and compare with a network at initialization.

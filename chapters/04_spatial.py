@@ -193,7 +193,7 @@ accuracies.round(1)
 # **spatial covariance** averages their outer products over both channel dimensions,
 #
 # $$C = \frac{1}{C_\text{out} C_\text{in}} \sum_{o, i} w_{oi} w_{oi}^\top \quad (k^2\times k^2,
-# \text{ uncentered}),$$
+# \text{ uncentered}),$$ (eq-spatial-covariance)
 #
 # and its eigenvectors, drawn as $k\times k$ images, are the layer's **spatial eigenvectors**
 # (`spatial.spatial_eigenvectors`; signs fixed so that the largest entry is positive).
@@ -359,7 +359,7 @@ interactive.explore(
 # one by one would be fragile. We compare the **subspaces** spanned by the top $r = 3$ instead:
 # with orthonormal bases $Q_a, Q_b$ of the two subspaces,
 #
-# $$\mathrm{overlap} = \frac{1}{r}\,\|Q_a^\top Q_b\|_F^2 \in [0, 1],$$
+# $$\mathrm{overlap} = \frac{1}{r}\,\|Q_a^\top Q_b\|_F^2 \in [0, 1],$$ (eq-subspace-overlap)
 #
 # the average squared cosine of the principal angles: 1 for the same subspace, whatever the order
 # or sign of the vectors inside it; $r/k^2$ on average for random subspaces
@@ -487,7 +487,7 @@ plt.show()
 #
 # Each network is compared with the reference layer by layer, in two ways.
 #
-# - **Top-3 overlap**, as above. Filters of another size $k'$ live in another space: we resample
+# - **Top-3 overlap** {eq}`eq-subspace-overlap`, as above. Filters of another size $k'$ live in another space: we resample
 #   their eigenvectors onto the reference's $k\times k$ grid over the same field of view
 #   (bilinear, corners to corners, `spatial.resample`) before comparing.
 # - **The whole covariance**, so that ranks beyond three and the eigenvalues count too: the

@@ -108,7 +108,7 @@ print(settings)
 # hold the millions of patches at once (`energy.patch_moment`). Its eigenvectors $u_i$ are the
 # principal directions of the patches, and
 #
-# $$\lambda_i^2 = \frac1N\sum_n (p_n^\top u_i)^2$$
+# $$\lambda_i^2 = \frac1N\sum_n (p_n^\top u_i)^2$$ (eq-patch-spectrum)
 #
 # is the patch energy along $u_i$: $\lambda_i$ is the typical size of a patch's component along
 # $u_i$ (uncentered; the per-channel standardization makes the mean patch nearly zero).
@@ -149,7 +149,7 @@ glue("energy_lambda_ratio", (lambdas[0] / lambdas[-1]).item())
 # For the $F$ filters $w_f$ of a first layer, with their initial values $w_f^0$ subtracted so that
 # only what training added is measured, the **energy profile** is
 #
-# $$e_i = \sqrt{\frac1F\sum_f \big((w_f - w_f^0)^\top u_i\big)^2},$$
+# $$e_i = \sqrt{\frac1F\sum_f \big((w_f - w_f^0)^\top u_i\big)^2},$$ (eq-energy-profile)
 #
 # divided by its maximum (`energy.energy_profile`). We measure it for two architectures trained on
 # the same images, each with the true labels and with randomly permuted labels: the VGG-type
@@ -310,7 +310,7 @@ table.round(3)
 # The weakest measured fit {glue:text}`energy_fit_vs_permuted` the shuffled tails' 95th
 # percentile, and the mean fit {glue:text}`energy_fit_vs_ramp` the ramp's. That a plain ramp
 # already reaches {glue:text}`energy_ramp_fit_corr:.2f` shows how much of any such correlation
-# comes from falling with $i$. The sharper test of the formula is the linear CNN below, where its
+# comes from falling with $i$. The sharper test of the formula {eq}`eq-energy-prediction` is the linear CNN below, where its
 # time constant is predicted, not fitted.
 #
 # **Comparing profiles.** For each pair of networks, three measures, each against the same pair
@@ -461,7 +461,7 @@ comparison.round(2)
 # $u_i$ is
 #
 # $$e_i \;\propto\; \lambda_i\,\frac{1 - (1 - \eta\lambda_i^2)^t}{\eta\lambda_i^2}
-# \;\approx\; \frac{1 - e^{-s\lambda_i^2}}{\lambda_i}, \qquad s \approx \eta t.$$
+# \;\approx\; \frac{1 - e^{-s\lambda_i^2}}{\lambda_i}, \qquad s \approx \eta t.$$ (eq-energy-prediction)
 #
 # Early ($s\lambda_i^2 \ll 1$) this is $s\lambda_i$: the profile follows the patch energies, like
 # PCA, strongest directions first. Late it tends to $1/\lambda_i$: weak directions are amplified
@@ -479,7 +479,7 @@ comparison.round(2)
 # patch second-moment matrix (eigenvalues $\lambda_i^2$). Along $u_i$ the step contracts by
 # $1 - \eta\frac{K}{F}\lambda_i^2$, hence
 #
-# $$s = c\,\eta t \quad\text{with}\quad c = \frac{K}{F}$$
+# $$s = c\,\eta t \quad\text{with}\quad c = \frac{K}{F}$$ (eq-time-constant)
 #
 # ({glue:text}`energy_linear_classes` outputs and {glue:text}`energy_linear_filters` filters give
 # $c =$ {glue:text}`energy_linear_c_predicted:.2f`). Below we also fit $c$ freely, as a check of

@@ -309,7 +309,7 @@ pd.DataFrame(
 # We then compare covariances with the **normalized Bures similarity**
 #
 # $$\mathcal{B}(C, C') = \frac{\operatorname{tr}\big((C^{1/2} C' C^{1/2})^{1/2}\big)}{\sqrt{\operatorname{tr} C\,\operatorname{tr} C'}}
-# \in [0, 1],$$
+# \in [0, 1],$$ (eq-bures)
 #
 # the Bures similarity of the trace-normalized covariances $\hat C = C / \operatorname{tr} C$ and
 # $\hat C'$: $\mathcal{B} = 1 - \tfrac12 W_2^2$, where $W_2$ is the 2-Wasserstein distance between

@@ -145,7 +145,7 @@ plotting.show_images(test_set, title="test crops, one per photograph")
 # `F.unfold`.) Up to a rotation of its outputs, what the layer extracts from a patch is
 # determined by the singular values and right singular vectors of $W$, that is by
 #
-# $$\text{CNFM} = W^\top W \in \mathbb{R}^{cq^2\times cq^2},$$
+# $$\text{CNFM} = W^\top W \in \mathbb{R}^{cq^2\times cq^2},$$ (eq-cnfm)
 #
 # the *convolutional neural feature matrix*, the uncentered covariance of the filters (up to a
 # factor $k$). Now write the network from this layer on as a function of the patches,
@@ -154,7 +154,7 @@ plotting.show_images(test_set, title="test crops, one per photograph")
 # $n$ images, all positions and all outputs $f_1, \dots, f_K$ (the class scores):
 #
 # $$\text{AGOP} = \frac{1}{n}\sum_{x}\sum_{k=1}^{K}\sum_{(i,j)}
-#   \nabla_{x[i,j]} f_k(x)\, \nabla_{x[i,j]} f_k(x)^\top .$$
+#   \nabla_{x[i,j]} f_k(x)\, \nabla_{x[i,j]} f_k(x)^\top .$$ (eq-agop)
 #
 # The ansatz states $W^\top W \propto \text{AGOP}$ after training. The chain rule turns the
 # AGOP into something cheap. Since $z[i,j] = W x[i,j]$, the gradient with respect to a patch is
@@ -162,9 +162,9 @@ plotting.show_images(test_set, title="test crops, one per photograph")
 # which one backward pass gives for every position at once. Hence
 #
 # $$\text{AGOP} = W^\top\, G\, W, \qquad
-#   G = \frac{1}{n}\sum_{x}\sum_{k}\sum_{(i,j)} g[i,j]\, g[i,j]^\top \in \mathbb{R}^{k\times k}.$$
+#   G = \frac{1}{n}\sum_{x}\sum_{k}\sum_{(i,j)} g[i,j]\, g[i,j]^\top \in \mathbb{R}^{k\times k}.$$ (eq-agop-identity)
 #
-# This identity is also the ansatz's intuition. If the gradients $g$ at the layer's output were
+# This identity, {eq}`eq-agop-identity`, is also the ansatz's intuition. If the gradients $g$ at the layer's output were
 # isotropic, $G = cI$, the AGOP would *equal* $c\,W^\top W$. The ansatz says the filters are what
 # they are because the patch directions they amplify are those the rest of the network is most
 # sensitive to. `cnfa.patch_agop` computes $W^\top G W$. `cnfa.patch_agop_unfolded` computes the

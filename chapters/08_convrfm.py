@@ -168,7 +168,7 @@ def digits(noise: float) -> tasks.Splits:
 # $\alpha = (K + \lambda I)^{-1}Y$, after dividing the train kernel by its largest entry. Its
 # patch-AGOP,
 #
-# $$\mathrm{AGOP}(f) = \frac{1}{n}\sum_{x}\sum_{p}\sum_{c} \nabla_{x_p} f_c(x)\,\nabla_{x_p} f_c(x)^\top,$$
+# $$\mathrm{AGOP}(f) = \frac{1}{n}\sum_{x}\sum_{p}\sum_{c} \nabla_{x_p} f_c(x)\,\nabla_{x_p} f_c(x)^\top,$$ (eq-conv-agop)
 #
 # has closed-form gradients for every kernel here (unit tests check them against autograd). We
 # average it over the first {glue:text}`rfm_agop_images` train images (the source's code: 20).

@@ -129,7 +129,7 @@ def show(ax, image, title=None):
 # $a_0 \sim \mathcal{N}(0.7, (1/20)^2)$ per pixel:
 #
 # $$a_{n+1} = \mathrm{clamp}_{[0,1]}\Big(B_{\sigma_n}\big(a_n - \epsilon_n\, \hat g_n\big)\Big),
-# \qquad g_n = \nabla_{a_n} \sum_i \big|O(a_n)_i - O(a)_i\big| .$$
+# \qquad g_n = \nabla_{a_n} \sum_i \big|O(a_n)_i - O(a)_i\big| .$$ (eq-inversion-step)
 #
 # $B_\sigma$ is a $3\times 3$ Gaussian blur applied after every step, with $\sigma_n$ going
 # linearly from 2.4 to 0.4 (it keeps the image smooth early on, then lets details in), and the

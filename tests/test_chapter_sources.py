@@ -126,6 +126,16 @@ def test_every_chapter_named_in_the_prose_is_a_link_to_it(chapter):
         assert target == f"{CHAPTERS[int(number) - 1]}.ipynb", (number, target)
 
 
+def test_equations_have_unique_labels_and_every_reference_resolves():
+    labels, references = [], []
+    for chapter in CHAPTERS:
+        text = (ROOT / "chapters" / f"{chapter}.py").read_text()
+        labels += re.findall(r"\$\$ \((eq-[\w-]+)\)$", text, re.M)
+        references += re.findall(r"\{eq\}`([^`]+)`", text)
+    assert len(labels) >= len(CHAPTERS) and len(labels) == len(set(labels)), labels
+    assert references and set(references) <= set(labels), set(references) - set(labels)
+
+
 def test_the_bibliography_has_unique_keys_and_every_entry_is_cited():
     assert len(BIB_KEYS) == len(set(BIB_KEYS))
     pages = [*(ROOT / "chapters").glob("*.py"), *(ROOT / "book").glob("*.md")]
