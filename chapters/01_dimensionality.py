@@ -38,12 +38,8 @@ if "google.colab" in sys.modules:  # elsewhere the package is installed with the
 
     REPOSITORY, RELEASE = "https://github.com/deepinside/deepinside", "v0.1.0"
     if util.find_spec("deepinside") is None:
-        keep = []
-        for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib"):
-            try:
-                keep.append(f"{name}=={metadata.version(name)}")
-            except metadata.PackageNotFoundError:
-                pass
+        installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
+        keep = [f"{name}=={installed[name]}" for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib") if name in installed]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
             constraints.write("\n".join(keep))
         package = f"deepinside @ git+{REPOSITORY}@{RELEASE}"
@@ -60,7 +56,7 @@ if "google.colab" in sys.modules:  # elsewhere the package is installed with the
 PROFILE = "quick"  # "quick": offline MNIST digits, CPU; "full": grayscale CIFAR-10
 SEED = 0  # initialization and data order
 DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
-EPOCHS = None  # None keeps the profile's value
+EPOCHS = None  # training epochs (None: the profile's value)
 
 # %%
 import matplotlib.pyplot as plt
@@ -154,6 +150,7 @@ cnn_acc = glue("dim_cnn_test_acc", nets["cnn"].test_accuracy)
 
 
 # %%
+# Figure fig-activation-spectra: Eigenvalues of the uncentered activation covariance of each hidden layer of the trained MLP (left) and CNN (right), largest first.
 def hidden_covariances(model, centered=False):
     """Activation covariance of every hidden layer on the training set, by layer index."""
     layers = models.hidden_layers(model)
@@ -176,7 +173,7 @@ for ax, (name, spectra) in zip(axes, act_spectra.items()):
 fig.tight_layout()
 
 # %% [markdown]
-# On log-log axes the spectra decay over orders of magnitude after a first eigenvalue that stands
+# On log-log axes ({numref}`fig-activation-spectra`) the spectra decay over orders of magnitude after a first eigenvalue that stands
 # far above the others. Is that first direction something the network learned? ReLU outputs are
 # non-negative, so every representation has a mean $\mu = \mathbb{E}_x[\varphi(x)]$ far from
 # zero, and the uncentered covariance is the centered one plus $\mu\mu^\top$. Subtracting the two
@@ -762,8 +759,9 @@ summary
 # **1. Batch size does not matter.** Compute the activation covariance of the MLP's first hidden
 # layer with batches of 64 and of 1000 images and check that the two agree to numerical precision.
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: one number, the largest entry-wise difference between the two covariances
 layer = models.hidden_layers(mlp)[0]
 (small,) = cov.activation_covariances(mlp, train_set, [layer], batch_size=64, device=device)
 (large,) = cov.activation_covariances(mlp, train_set, [layer], batch_size=1000, device=device)
@@ -776,8 +774,9 @@ print(
 # entries of variance $\sigma^2 = 0.1$ and compare the eigenvalues of $\frac1n W^\top W$ with the
 # Marchenko–Pastur edges. How many eigenvalues lie above $\lambda_+$?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: the range of the 500 eigenvalues, the Marchenko–Pastur edges and a count
 w_random = 0.1**0.5 * torch.randn(1000, 500, generator=torch.Generator().manual_seed(SEED))
 values, _ = cov.weight_spectrum(w_random)
 lo, hi = cov.mp_support(500 / 1000, 0.1)
@@ -791,8 +790,9 @@ print(
 # {glue:text}`dim_mlp_l1_rank90` weight eigenvectors, and then instead to the *bottom* ones (the last rows of
 # the eigenvector matrix, the same number). Which keeps the accuracy, and why?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: two test accuracies (in %), with the top and with the bottom directions
 w = weights["mlp", 1]
 first = models.weight_layers(mlp)[0]
 top_acc = cov.clipping_curve(mlp, test_set, first, w["vectors"].float(), [rank90], on="weights")[0]

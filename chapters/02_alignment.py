@@ -38,12 +38,8 @@ if "google.colab" in sys.modules:  # elsewhere the package is installed with the
 
     REPOSITORY, RELEASE = "https://github.com/deepinside/deepinside", "v0.1.0"
     if util.find_spec("deepinside") is None:
-        keep = []
-        for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib"):
-            try:
-                keep.append(f"{name}=={metadata.version(name)}")
-            except metadata.PackageNotFoundError:
-                pass
+        installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
+        keep = [f"{name}=={installed[name]}" for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib") if name in installed]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
             constraints.write("\n".join(keep))
         package = f"deepinside @ git+{REPOSITORY}@{RELEASE}"
@@ -77,6 +73,7 @@ from deepinside.notebook import glue, glue_all, show_source
 
 plotting.setup()
 session = runtime.start(PROFILE, SEED, DEVICE, setups.PART1)
+runtime.check_knobs(TOP=TOP)
 settings, device = session.settings, session.device
 train_set, test_set = setups.part1_data(settings)
 first = setups.part1_networks(settings, train_set, test_set, seed=SEED, device=device)
@@ -631,9 +628,11 @@ separation.round(3)
 # (and why would a general rotation $Q$ not do)? What does the alignment find, and what $r^2$ do
 # you expect without alignment?
 
-# %% tags=["hide-input"]
-# Solution. A permutation matrix commutes with the ReLU, a general rotation does not, so we use a
-# random permutation: σ(P W₁ x) = P σ(W₁ x), and W₂ Pᵀ undoes it.
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: r² with and without the alignment, and whether the alignment found is P
+# A permutation matrix commutes with the ReLU, a general rotation does not, so we use a random
+# permutation: σ(P W₁ x) = P σ(W₁ x), and W₂ Pᵀ undoes it.
 mlp_1, mlp_2 = first["mlp"].model, second["mlp"].model
 perm_net = copy.deepcopy(mlp_1)
 p = torch.eye(mlp_1[1].out_features)[torch.randperm(mlp_1[1].out_features, generator=rng)]
@@ -651,8 +650,10 @@ print(f"the alignment is the permutation: {torch.allclose(found.float(), p, atol
 # **2. Overfitting the rotation.** Fit $A$ on only 50 training images and evaluate $r^2$ on the
 # test images. How far does it fall?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: two r² values, on the 50 fitting images and on the test images
+mlp_1, mlp_2 = first["mlp"].model, second["mlp"].model
 few = train_set.subset(torch.arange(50))
 s_few = layer_statistics(mlp_1, mlp_2, few)[0]
 s_test = stats["mlp", "trained", "test", False][0]

@@ -36,12 +36,8 @@ if "google.colab" in sys.modules:  # elsewhere the package is installed with the
 
     REPOSITORY, RELEASE = "https://github.com/deepinside/deepinside", "v0.1.0"
     if util.find_spec("deepinside") is None:
-        keep = []
-        for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib"):
-            try:
-                keep.append(f"{name}=={metadata.version(name)}")
-            except metadata.PackageNotFoundError:
-                pass
+        installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
+        keep = [f"{name}=={installed[name]}" for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib") if name in installed]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
             constraints.write("\n".join(keep))
         package = f"deepinside @ git+{REPOSITORY}@{RELEASE}"
@@ -76,6 +72,7 @@ from deepinside.training import accuracy
 
 plotting.setup()
 session = runtime.start(PROFILE, SEED, DEVICE, setups.PART1)
+runtime.check_knobs(SAMPLES=SAMPLES, REFERENCES=REFERENCES)
 device = session.device
 train_set, test_set = setups.part1_data(session.settings)
 nets = setups.part1_networks(session.settings, train_set, test_set, seed=SEED, device=device)
@@ -359,8 +356,9 @@ per_reference.round(2)
 # **1. No alignment.** Generate the MLP's first layer but skip the alignment (use the identity).
 # What accuracy do you get, and why?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: one test accuracy (in %), to compare with chance
 mlp = nets["mlp"].model
 no_align = copy.deepcopy(mlp)
 with torch.no_grad():
@@ -381,13 +379,15 @@ print(
 # of neurons. Why does the recipe above keep the reference width, and what would need to change
 # to generate a wider network?
 
-# %% tags=["hide-input"]
-# Solution (in words). The alignment A would become a rectangular matrix with orthonormal rows
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: an answer in words; sample_weights(..., neurons=1024) draws a (1024, inputs) matrix
+# In words: the alignment A would become a rectangular matrix with orthonormal rows
 # (C_ref × C_gen with C_gen > C_ref: A Aᵀ = I; see `alignment.orthogonal_alignment`), mapping the wider generated layer onto the reference
 # one; `rainbow.express_in` already accepts it. The generated network object would need wider
 # Linear/Conv2d modules. The rainbow paper reports that the gap to the trained accuracy shrinks
 # as the width grows.
-print(rainbow.sample_weights(mlp[1].weight.detach().cpu(), neurons=1024).shape)
+print(rainbow.sample_weights(nets["mlp"].model[1].weight.detach().cpu(), neurons=1024).shape)
 
 # %% [markdown]
 # ## References

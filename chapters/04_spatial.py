@@ -44,12 +44,8 @@ if "google.colab" in sys.modules:  # elsewhere the package is installed with the
 
     REPOSITORY, RELEASE = "https://github.com/deepinside/deepinside", "v0.1.0"
     if util.find_spec("deepinside") is None:
-        keep = []
-        for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib"):
-            try:
-                keep.append(f"{name}=={metadata.version(name)}")
-            except metadata.PackageNotFoundError:
-                pass
+        installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
+        keep = [f"{name}=={installed[name]}" for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib") if name in installed]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
             constraints.write("\n".join(keep))
         package = f"deepinside @ git+{REPOSITORY}@{RELEASE}"
@@ -284,6 +280,7 @@ table.assign(**{"‖W − W₀‖ / ‖W₀‖": norm_ratio}).round(2)
 # Now the eigenvectors themselves, layer by layer.
 
 # %%
+# Figure fig-spatial-eigenvectors: The first spatial eigenvectors of the learned filters of every layer of the reference network, largest eigenvalue first.
 show_ranks = min(6, k2)
 fig, axes = plt.subplots(
     len(spectra), show_ranks, figsize=(1.3 * show_ranks + 1, 1.2 * len(spectra))
@@ -297,7 +294,7 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Every layer shows the same short list: a smooth blob, then two smooth gradients (left-right and
+# In {numref}`fig-spatial-eigenvectors`, every layer shows the same short list: a smooth blob, then two smooth gradients (left-right and
 # up-down, sometimes in the other order or rotated into each other when their eigenvalues are
 # close). Beyond the third rank the eigenvectors are noisier; the source, training far longer,
 # sees smooth higher-order patterns there too.
@@ -764,8 +761,9 @@ plt.show()
 # **1. Without subtracting the initialization.** Redo the layer-by-layer comparison with the
 # trained weights $W$ instead of $W - W_0$. Which overlaps drop, and why?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: per variant, one overlap per layer, as in the table above
 raw_tops = [spatial.spatial_eigenvectors(w)[1][:RANKS] for w in conv_weights(nets[reference].model)]
 for label in variants:
     if label != reference:
@@ -782,8 +780,9 @@ for label in variants:
 # **2. How many eigenvectors?** Plot the overlap between layer 2 and layer 6 of the reference as
 # a function of the number $r$ of eigenvectors compared, next to the chance level $r/k^2$.
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: a plot of the overlap against r = 1, …, k², next to the line r/k²
 vectors_a = spectra[1][1]
 vectors_b = spectra[5][1] if n_layers > 5 else spectra[-1][1]
 overlaps = [spatial.subspace_overlap(vectors_a[:r], vectors_b[:r]) for r in range(1, k2 + 1)]

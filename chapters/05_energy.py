@@ -39,12 +39,8 @@ if "google.colab" in sys.modules:  # elsewhere the package is installed with the
 
     REPOSITORY, RELEASE = "https://github.com/deepinside/deepinside", "v0.1.0"
     if util.find_spec("deepinside") is None:
-        keep = []
-        for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib"):
-            try:
-                keep.append(f"{name}=={metadata.version(name)}")
-            except metadata.PackageNotFoundError:
-                pass
+        installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
+        keep = [f"{name}=={installed[name]}" for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib") if name in installed]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
             constraints.write("\n".join(keep))
         package = f"deepinside @ git+{REPOSITORY}@{RELEASE}"
@@ -210,6 +206,7 @@ fits = {label: energy.fit_profile(lambdas, e) for label, e in profiles.items()}
 index = np.arange(1, len(lambdas) + 1)
 
 # %%
+# Figure fig-energy-profiles: First-layer energy profiles of the four networks (left), and the formula fitted to each (right).
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
 for label, e in profiles.items():
     style = "--" if "random" in label else "-"
@@ -294,6 +291,8 @@ table.round(3)
 # {glue:text}`energy_formula_corr_min:.2f`); the profiles peak at direction
 # {glue:text}`energy_peak_vgg_true`, {glue:text}`energy_peak_vgg_random`,
 # {glue:text}`energy_peak_resnet_true` and {glue:text}`energy_peak_resnet_random`.
+#
+# {numref}`fig-energy-profiles` shows the profiles and the fitted formula.
 #
 # **What a high correlation proves here.** Little, on its own. Any decreasing profile correlates
 # with some curve of this one-parameter family, and a profile that peaks at direction 1 dominates
@@ -695,8 +694,9 @@ glue(
 # **1. True labels in the linear CNN.** Train the same linear CNN on the true labels of the same
 # images. Does the formula still fit? Which directions behave differently, and why?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: per training time, the best-fit correlation and the direction of the peak
 true_targets = F.one_hot(train_set.y[pick], train_set.num_classes).float()
 start_true, filters_true = energy.linear_cnn_filters(
     images, true_targets, settings["linear_filters"], 300, eta, [30, 300], generator
@@ -713,8 +713,9 @@ for t, w in filters_true.items():
 # **2. Centering.** The patches were not centered. Subtract the mean patch before computing the
 # moment matrix and compare the principal directions: which one changes?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: the |cosine| between each top direction before and after centering
 total, count = torch.zeros(27, dtype=torch.float64), 0
 for batch in train_set.x.split(256):
     patches = F.unfold(batch.double(), 3)

@@ -39,12 +39,8 @@ if "google.colab" in sys.modules:  # elsewhere the package is installed with the
 
     REPOSITORY, RELEASE = "https://github.com/deepinside/deepinside", "v0.1.0"
     if util.find_spec("deepinside") is None:
-        keep = []
-        for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib"):
-            try:
-                keep.append(f"{name}=={metadata.version(name)}")
-            except metadata.PackageNotFoundError:
-                pass
+        installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
+        keep = [f"{name}=={installed[name]}" for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib") if name in installed]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
             constraints.write("\n".join(keep))
         package = f"deepinside @ git+{REPOSITORY}@{RELEASE}"
@@ -319,7 +315,7 @@ pd.DataFrame(
 # about $A_\ell C_\ell A_\ell^\top$ but its eigenvectors: it rotates it at random, $Q A_\ell C_\ell
 # A_\ell^\top Q^\top$, averaged over {glue:text}`fact_rotations` random rotations $Q$. A
 # similarity above the baseline means that the two networks share *directions* in channel space,
-# not just a spectrum.
+# not just a spectrum. {numref}`fig-channel-similarity` shows both, layer by layer.
 
 # %%
 glue("fact_rotations", settings["rotations"])
@@ -406,6 +402,7 @@ for c_ref, m2, cov in zip(reference_cov, second, covariance):
 baseline = similarity.groupby("layer").baseline.mean()
 
 # %%
+# Figure fig-channel-similarity: Bures similarity of aligned channel-weight covariances, layer by layer, for each comparison network against the reference, and for random eigenvectors (dashed).
 fig, ax = plt.subplots(figsize=(7.5, 3.8))
 for label, group in similarity.groupby("comparison", sort=False):
     ax.plot(group.layer, group.similarity, marker="o", label=f"{kind[label]}: {label}")
@@ -647,8 +644,9 @@ similarity.pivot(index="layer", columns="kind", values="centered alignment").ass
 # with both signs (both give $2m$ maps per channel). Train it like the others. What happens to
 # accuracy, and why?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: the learned parameters of both networks, then their test accuracies (in %)
 torch.manual_seed(SEED)
 one_sign = models.factorized(
     settings["config"], filters[: 2 * M], 1, train_set.image_shape[1], train_set.num_classes
@@ -671,8 +669,9 @@ print(
 # **2. Without alignment.** Recompute the layer-2 similarity between the two seeds without
 # aligning (take $A = I$). How much of the similarity is due to the alignment?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: two similarities between 0 and 1, aligned and unaligned
 other = nets[list(nets)[1]]
 print(
     f"aligned: {at('same data, other seed', 2):.2f}; unaligned: "

@@ -41,12 +41,8 @@ if "google.colab" in sys.modules:  # elsewhere the package is installed with the
 
     REPOSITORY, RELEASE = "https://github.com/deepinside/deepinside", "v0.1.0"
     if util.find_spec("deepinside") is None:
-        keep = []
-        for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib"):
-            try:
-                keep.append(f"{name}=={metadata.version(name)}")
-            except metadata.PackageNotFoundError:
-                pass
+        installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
+        keep = [f"{name}=={installed[name]}" for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib") if name in installed]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
             constraints.write("\n".join(keep))
         package = f"deepinside @ git+{REPOSITORY}@{RELEASE}"
@@ -294,11 +290,12 @@ ax.set_title("Filter covariance (CNFM) and patch-AGOP, per conv layer")
 #
 # The first layer's matrices show what the correlation measures. They are $27\times 27$,
 # indexed by (colour, row, column) of a $3\times 3$ patch, so each $9\times 9$ block pairs two
-# colour channels. The initial CNFM is nearly diagonal. The trained CNFM and the AGOP share the
+# colour channels ({numref}`fig-first-layer-matrices`). The initial CNFM is nearly diagonal. The trained CNFM and the AGOP share the
 # same block pattern: positive within a colour channel (all nine pixels of a patch go together)
 # and negative between red and blue (colour opponency).
 
 # %%
+# Figure fig-first-layer-matrices: The first layer's CNFM before and after training, and the trained network's AGOP, each scaled to its largest entry.
 first = layers[0]
 panels = {
     "initial CNFM": cnfa.cnfm(initial_convs[first]),
@@ -709,8 +706,9 @@ if settings["pretrained"]:
 # average pooling. Train the same network with `models.vgg(..., pool="avg")` and compare the
 # trained CNFM–AGOP correlations.
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: one Pearson correlation per conv layer of the average-pooling network
 average = {**arguments, "pool": "avg"}
 avg_net = trained(
     "cnfa_cnn_avg",
@@ -731,8 +729,9 @@ for name, conv in models.conv_layers(avg_net).items():
 # layer's AGOP from the score of one class only (`outputs=[k]`). Does a single class already
 # determine the filter covariance?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: one Pearson correlation per class, for the last layer
 last = layers[-1]
 m_last = cnfa.cnfm(trained_convs[last])
 for k in range(3):
@@ -747,8 +746,9 @@ for k in range(3):
 # its spread at initialization.
 
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: per layer, the largest / median eigenvalue of G at initialization and trained
 def spread(g):
     eigenvalues = torch.linalg.eigvalsh(g)
     return float(eigenvalues[-1] / eigenvalues.median())

@@ -44,12 +44,8 @@ if "google.colab" in sys.modules:  # elsewhere the package is installed with the
 
     REPOSITORY, RELEASE = "https://github.com/deepinside/deepinside", "v0.1.0"
     if util.find_spec("deepinside") is None:
-        keep = []
-        for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib"):
-            try:
-                keep.append(f"{name}=={metadata.version(name)}")
-            except metadata.PackageNotFoundError:
-                pass
+        installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
+        keep = [f"{name}=={installed[name]}" for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib") if name in installed]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
             constraints.write("\n".join(keep))
         package = f"deepinside @ git+{REPOSITORY}@{RELEASE}"
@@ -226,9 +222,11 @@ print({name: f"{value:.1e}" for name, value in smallest.items()})
 # signal's pixel value (the bar's $1/\sqrt{32}$; the digits' ink, up to 1). The source's code uses
 # a variance multiplier $\sigma$ instead: its bars have noise standard deviation
 # $\sqrt{\sigma}/\sqrt{32}$, so our level $\nu$ is its $\sigma = \nu^2$; its digits have
-# $0.5\sqrt{\sigma}$, so our $\nu$ is its $\sigma = 4\nu^2$.
+# $0.5\sqrt{\sigma}$, so our $\nu$ is its $\sigma = 4\nu^2$. {numref}`fig-noisy-tasks` shows both tasks
+# at their highest noise levels.
 
 # %%
+# Figure fig-noisy-tasks: One test image of each task at its three highest noise levels: bars (top) and digits (bottom).
 fig, axes = plt.subplots(2, 3, figsize=(9, 4.2))
 for ax, noise in zip(axes[0], settings["bars_noise"][-3:]):
     example = tasks.bars_in_noise(1, noise, generator)
@@ -791,8 +789,9 @@ pd.DataFrame(benchmark_rows).round(1) if benchmark_rows else print("quick profil
 # source's own example, on the bars at noise 2 and compare with both Laplace kernels. Which is
 # slower, and why?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: per kernel, the fixed-kernel and ConvRFM test accuracies and the run time
 bars_splits = bars(2.0)
 for name in rfm.KERNELS:
     start = time.perf_counter()
@@ -811,8 +810,9 @@ for name in rfm.KERNELS:
 # **2. Sharper metrics.** The source's code uses $M = \mathrm{AGOP}^2$ by default. Try
 # `power=2` in `rfm.conv_rfm` on the noisiest digits. What happens to $M$'s spectrum?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: per power, the test accuracy and the share of M's trace in its top eigenvalue
 noisy = digits(settings["digits_noise"][-1])
 for power in (1, 2):
     run = rfm.conv_rfm(*noisy[:2], whole, iterations=2, power=power, report=noisy[2])

@@ -43,12 +43,8 @@ if "google.colab" in sys.modules:  # elsewhere the package is installed with the
 
     REPOSITORY, RELEASE = "https://github.com/deepinside/deepinside", "v0.1.0"
     if util.find_spec("deepinside") is None:
-        keep = []
-        for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib"):
-            try:
-                keep.append(f"{name}=={metadata.version(name)}")
-            except metadata.PackageNotFoundError:
-                pass
+        installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
+        keep = [f"{name}=={installed[name]}" for name in ("numpy", "torch", "torchvision", "scipy", "pandas", "matplotlib") if name in installed]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
             constraints.write("\n".join(keep))
         package = f"deepinside @ git+{REPOSITORY}@{RELEASE}"
@@ -241,6 +237,7 @@ table = pd.DataFrame(
 )
 
 # %%
+# Figure fig-inversions: Inputs generated from each stage's embedding of the cat, for each network, beside the target.
 fig, axes = plt.subplots(len(rows), 6, figsize=(12, 2.1 * len(rows)))
 for i, label in enumerate(rows):
     show(axes[i, 0], cat, "target")
@@ -290,7 +287,7 @@ plt.show()
 # <a id="claim-matched"></a>
 # All {glue:text}`inv_matched` of the {glue:text}`inv_shown` inversions end with $m_g < m_s$: in
 # every layer we found an input whose embedding is closer to the cat's than that of the cat with
-# a little noise added. Yet the images differ.
+# a little noise added. Yet the images differ ({numref}`fig-inversions`).
 # <a id="claim-fades-with-depth"></a>In the untrained ResNet the cat fades with depth:
 # the input distance grows from {glue:text}`inv_first_mi_conv1:.1f` at conv1 to
 # {glue:text}`inv_first_mi_conv5:.1f` at conv5 (the cat itself has norm
@@ -826,8 +823,9 @@ glue("inv_target_nc", inversion.neighbour_correlation(cat))
 # **1. L1 or L2.** Redo the conv4 inversion of the untrained ResNet with `loss="l2"`. Does the
 # image change? Does $m_g < m_s$ still hold?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: for each loss, m_g / m_s and m_i at the end of the inversion
 embed = models.resnet_embedding(deep_net, "conv4", deep_mean, deep_std)
 for loss in ("l1", "l2"):
     r = inversion.invert(
@@ -849,8 +847,9 @@ for loss in ("l1", "l2"):
 # the starting error $a_0 - a^*$ (in norm) that lies in the null space of $W$, and compare with
 # $\sqrt{1 - \text{width}/d}$. Does it matter whether the error is smooth?
 
-# %% tags=["hide-input"]
-# Solution
+# %% tags=["solution", "hide-cell"]
+# @title Solution (double-click to show)
+# Expect: three null-space shares (the start's, a smooth and a white error), then sqrt(1 - width/d)
 start_error = width_runs[under][0].m_i[0].item()
 torch.manual_seed(SEED)
 w_under = inversion.compose_affine(inversion.affine_mlp([d, *[round(under * d)] * 3]).double())[

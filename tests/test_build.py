@@ -8,7 +8,7 @@ import jupytext
 import nbformat
 import pytest
 
-from conftest import write_chapter
+from conftest import ROOT, write_chapter
 from deepinside.book import build, fingerprints
 
 JUPYTEXT = 'formats = "ipynb,py:percent"\nnotebook_metadata_filter = "kernelspec"\n'
@@ -57,7 +57,14 @@ def book(tmp_path):
     (package / "gamma.py").write_text("G = 2\n")
     write_chapter(tmp_path, "01_a", "from deepinside.alpha import A")
     write_chapter(tmp_path, "02_b", "from deepinside import gamma")
+    set_parameters(tmp_path, "01_a", "PROFILE = 'quick'\nSEED = 0  # the seed")
+    set_parameters(tmp_path, "02_b", "PROFILE = 'quick'\nSEED = 0\nTOP = 30  # maps shown")
     return tmp_path
+
+
+def set_parameters(root, chapter, source):
+    """Give the chapter's parameters cell the ``source``."""
+    _edit_chapter(root, chapter, lambda nb: setattr(nb.cells[0], "source", source))
 
 
 @pytest.fixture
@@ -157,8 +164,8 @@ def test_changed_prose_is_staged_without_executing_again(book, executed):
 
 def test_giving_a_default_parameter_executes_nothing_again(book, executed):
     executes(book, executed)
-    assert executes(book, executed, "--param", "PROFILE=quick") == []
-    assert fingerprints.chapter_parameters(book, "01_a") == {"PROFILE": "quick"}
+    assert executes(book, executed, "--param", "PROFILE=quick", "--param", "SEED=0") == []
+    assert fingerprints.chapter_parameters(book, "01_a") == {"PROFILE": "quick", "SEED": 0}
 
 
 def test_a_chapter_executed_from_the_same_inputs_elsewhere_is_copied(book, executed):
@@ -236,3 +243,79 @@ def test_a_change_affects_the_chapters_importing_it_transitively(book):
     assert build.affected_chapters(book, ["src/deepinside/gone.py"], chapters) == []
     assert build.affected_chapters(book, ["src/deepinside/data.json"], chapters) == chapters
     assert build.affected_chapters(book, ["pyproject.toml"], chapters) == chapters
+
+
+def refused(root, capsys, *args):
+    """The error of a build refused on its command line."""
+    with pytest.raises(SystemExit):
+        build.main(["--root", str(root), *args])
+    return capsys.readouterr().err
+
+
+def test_an_unknown_parameter_is_refused_before_anything_executes(book, executed, capsys):
+    error = refused(book, capsys, "--param", "SEEDS=1")
+    assert "--param SEEDS: not a parameter of 01_a, 02_b" in error
+    assert "known: PROFILE, SEED" in error and "did you mean SEED?" in error
+    assert executed == [] and not (book / "_build").exists()
+
+
+def test_a_parameter_of_some_selected_chapters_only_is_refused(book, executed, capsys):
+    error = refused(book, capsys, "--param", "TOP=5")
+    assert "not a parameter of 01_a" in error
+    assert "only 02_b know it: select with --chapters 02_b" in error and executed == []
+    assert executes(book, executed, "--param", "TOP=5", "--chapters", "02_b") == ["02_b"]
+
+
+@pytest.mark.parametrize(
+    "param, message",
+    [
+        ('SEED="1"', "SEED must be an integer from 0 to 4294967295, got '1' (str)"),
+        ("SEED=-1", "SEED must be an integer from 0 to 4294967295, got -1 (int)"),
+        ("SEED=true", "got True (bool)"),
+        ("PROFILE=fast", 'PROFILE must be one of "quick", "full"'),
+        ("SEED=[1", "--param SEED: '[1' is not a YAML value"),
+    ],
+)
+def test_a_wrong_parameter_value_is_refused_before_anything_executes(
+    book, executed, capsys, param, message
+):
+    assert message in refused(book, capsys, "--html-only", "--param", param)
+    assert executed == []
+
+
+def test_the_running_page_gets_the_table_of_every_chapters_parameters(book, executed):
+    page = book / "running.md"
+    page.write_text(f"# Running\n\n{build.PARAMETERS_MARKER}\n\nMore.\n")
+    build.write_parameters(book, page)
+    text = page.read_text()
+    assert build.PARAMETERS_MARKER not in text and text.endswith("\n\nMore.\n")
+    assert '| `PROFILE` | one of `"quick"`, `"full"` | `"quick"` |' in text
+    assert "| `SEED` | an integer from 0 to 4294967295 | `0` |" in text
+    assert "| `02_b` | `TOP` | a positive integer | `30` | maps shown |" in text
+    with pytest.raises(build.BuildError, match="no line"):
+        build.write_parameters(book, page)
+    set_parameters(book, "01_a", "PROFILE = 'quick'\nWIDTH = 3")
+    with pytest.raises(build.BuildError, match="WIDTH is not a declared chapter parameter"):
+        build.parameters_table(book)
+
+
+def test_an_html_only_build_writes_the_table_of_parameters(book, executed, monkeypatch):
+    executes(book, executed)
+    (book / "_config.yml").write_text("title: A\n")
+    (book / "book").mkdir()
+    (book / "book" / "running.md").write_text(f"{build.PARAMETERS_MARKER}\n")
+    for module, name in [(build.measurements, "write_page"), (build.ledger, "write_page")]:
+        monkeypatch.setattr(module, name, lambda root, page: None)
+    monkeypatch.setattr(build.teaching, "write_copies", lambda *args: {})
+    monkeypatch.setattr(build, "run_command", lambda command, what: None)
+    assert build.main(["--root", str(book), "--html-only"]) == 0
+    staged = (book / "_build" / "stage" / "book" / "running.md").read_text()
+    assert "| `02_b` | `TOP` |" in staged
+    assert (book / "book" / "running.md").read_text() == f"{build.PARAMETERS_MARKER}\n"
+
+
+def test_the_books_running_page_gets_the_table_of_parameters(tmp_path):
+    page = tmp_path / "running.md"
+    shutil.copy(ROOT / "book" / "running.md", page)
+    build.write_parameters(ROOT, page)
+    assert "| `02_alignment` | `TOP` | a positive integer | `30` |" in page.read_text()

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import CHAPTERS, ROOT
-from deepinside.book import claims, colab
+from deepinside.book import cells, claims, colab
 
 
 def test_the_toc_lists_existing_chapters_in_order():
@@ -134,6 +134,17 @@ def test_equations_have_unique_labels_and_every_reference_resolves():
         references += re.findall(r"\{eq\}`([^`]+)`", text)
     assert len(labels) >= len(CHAPTERS) and len(labels) == len(set(labels)), labels
     assert references and set(references) <= set(labels), set(references) - set(labels)
+
+
+def test_figures_have_unique_names_and_every_numref_resolves():
+    names, references = [], []
+    for chapter in CHAPTERS:
+        text = (ROOT / "chapters" / f"{chapter}.py").read_text()
+        names += re.findall(r"^# Figure (fig-[a-z0-9-]+): ", text, re.M)
+        references += re.findall(r"\{numref\}`([^`]+)`", text)
+    assert len(names) >= 5 and len(names) == len(set(names)), names
+    assert set(references) == set(names), "every named figure is cited, every citation named"
+    assert cells.problems(ROOT) == [], "run `python -m deepinside.book.cells`"
 
 
 def test_the_bibliography_has_unique_keys_and_every_entry_is_cited():

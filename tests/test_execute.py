@@ -22,3 +22,15 @@ def test_chapters_execute_with_static_explorers(tmp_path):
         "from deepinside import interactive\nassert interactive.is_static()",
     )
     assert execute.execute(tmp_path, "98_explorer", {"PROFILE": "quick"}).ok
+
+
+def test_a_wrong_parameter_value_stops_the_chapter_when_it_starts(tmp_path):
+    write_chapter(
+        tmp_path,
+        "97_knobs",
+        "from deepinside import runtime\n"
+        "runtime.start(PROFILE, 0, 'cpu', {'quick': {'epochs': 1}}, epochs=EPOCHS)",
+    )
+    with pytest.raises(execute.BuildError) as failure:
+        execute.execute(tmp_path, "97_knobs", {"PROFILE": "quick", "EPOCHS": "3"})
+    assert "TypeError: EPOCHS must be a positive integer or None" in str(failure.value)

@@ -1,9 +1,14 @@
 """Explorers draw their default figure headlessly, and redraw when a control moves."""
 
+import base64
+
 import matplotlib.pyplot as plt
 import pytest
+from IPython.core.formatters import DisplayFormatter
 
 from deepinside import interactive
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def recorder():
@@ -35,8 +40,10 @@ def test_live_mode_redraws_when_a_control_moves(monkeypatch):
     pytest.importorskip("ipywidgets")
     monkeypatch.setattr(interactive, "is_static", lambda: False)
     calls, draw = recorder()
-    box = interactive.explore(draw, {"rank": 2, "layer": "a"}, rank=[1, 2, 3], layer=["a", "b"])
-    slider, menu = box.children[0].children
+    explorer = interactive.explore(
+        draw, {"rank": 2, "layer": "a"}, rank=[1, 2, 3], layer=["a", "b"]
+    )
+    slider, menu = explorer.widget.children[0].children
     assert type(slider).__name__ == "SelectionSlider" and type(menu).__name__ == "Dropdown"
     assert calls[-1] == {"rank": 2, "layer": "a"}
     slider.value = 3
@@ -44,6 +51,29 @@ def test_live_mode_redraws_when_a_control_moves(monkeypatch):
     menu.value = "b"
     assert calls[-1] == {"rank": 3, "layer": "b"}
     plt.close("all")
+
+
+def test_a_live_explorer_carries_its_default_figure_as_a_png(monkeypatch):
+    """Displayed once, as the widget view and a PNG of the default figure: a notebook executed
+    without a frontend (papermill) or opened where widgets do not run still shows the figure."""
+    pytest.importorskip("ipywidgets")
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append((a, k)))
+    monkeypatch.setattr(interactive, "is_static", lambda: False)
+    calls, draw = recorder()
+    explorer = interactive.explore(draw, {"rank": 2}, rank=[1, 2, 3])
+    assert calls == [{"rank": 2}]  # drawn once for both the PNG and the widget
+    assert explorer.png.startswith(b"\x89PNG")
+    bundles = [a[0] for a, k in shown if k.get("raw")]
+    assert len(bundles) == 1
+    assert set(bundles[0]) >= {"application/vnd.jupyter.widget-view+json", "image/png"}
+    assert base64.b64decode(bundles[0]["image/png"]) == explorer.png
+    explorer._ipython_display_()  # a cell ending with the explorer shows it again: no
+    assert len([k for _, k in shown if k.get("raw")]) == 1
+    assert DisplayFormatter().format(explorer) == ({}, {})
+    assert not plt.get_fignums()  # the default figure is not shown again at the cell's end
 
 
 @pytest.mark.parametrize(
@@ -81,8 +111,9 @@ def test_a_live_explorer_in_a_headless_kernel_does_not_block(monkeypatch):
                 "draw = lambda rank: plt.plot(range(rank))\n"
                 "box = interactive.explore(draw, {'rank': 2}, rank=[1, 2, 3])\n"
                 "assert box is not None and not interactive.is_static()\n"
-                "box.children[0].children[0].value = 3"
-            )
+                "box.widget.children[0].children[0].value = 3"
+            ),
+            nbformat.v4.new_code_cell("interactive.explore(draw, {'rank': 1}, rank=[1, 2])"),
         ]
     )
     nb.metadata["kernelspec"] = {
@@ -91,6 +122,7 @@ def test_a_live_explorer_in_a_headless_kernel_does_not_block(monkeypatch):
         "language": "python",
     }
     NotebookClient(nb, timeout=60, kernel_name="python3").execute()
-    outputs = nb.cells[0].outputs
-    assert not [o for o in outputs if o.output_type == "error"]
-    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    for cell in nb.cells:  # one output each, the widget view and the figure: shown once
+        assert not [o for o in cell.outputs if o.output_type == "error"]
+        views = [o for o in cell.outputs if WIDGET in o.get("data", {})]
+        assert len(views) == 1 and "image/png" in views[0]["data"]

@@ -37,7 +37,7 @@ def test_same_seed_same_numbers():
 
 @pytest.mark.parametrize("seed", [1.5, "1", True])
 def test_seed_must_be_an_integer(seed):
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="SEED must be an integer"):
         runtime.seed_everything(seed)
 
 
@@ -68,3 +68,46 @@ def test_start_gives_a_session_with_the_profile_seed_and_device():
     )
     with pytest.raises(ValueError, match="unknown knob"):
         runtime.start("quick", 3, "cpu", table, epoch=5)
+
+
+@pytest.mark.parametrize(
+    "args, overrides, error, message",
+    [
+        (
+            ("fast", 0, "cpu"),
+            {},
+            ValueError,
+            'PROFILE must be one of "quick", "full", got \'fast\'',
+        ),
+        (("quick", "0", "cpu"), {}, TypeError, "SEED must be an integer from 0 to"),
+        (("quick", -1, "cpu"), {}, ValueError, "got -1 (int)"),
+        (("quick", 0, "gpu"), {}, ValueError, "DEVICE must be one of"),
+        (("quick", 0, 1), {}, TypeError, "DEVICE must be one of"),
+        (
+            ("quick", 0, "cpu"),
+            {"epochs": "3"},
+            TypeError,
+            "EPOCHS must be a positive integer or None (the profile's value), got '3' (str)",
+        ),
+        (("quick", 0, "cpu"), {"epochs": 0}, ValueError, "EPOCHS must be a positive integer"),
+        (("quick", 0, "cpu"), {"epochs": True}, TypeError, "got True (bool)"),
+        (("quick", 0, "cpu"), {"lr": 0.5}, ValueError, "LR is not a declared chapter parameter"),
+    ],
+)
+def test_start_checks_every_parameter_against_its_declaration(args, overrides, error, message):
+    table = {"quick": {"epochs": 2, "lr": 0.1}, "full": {"epochs": 30, "lr": 0.1}}
+    with pytest.raises(error) as raised:
+        runtime.start(*args, table, **overrides)
+    assert message in str(raised.value)
+
+
+def test_check_knobs_checks_the_knobs_a_chapter_uses_directly():
+    runtime.check_knobs(TOP=30, SAMPLES=5, REFERENCES=3)
+    with pytest.raises(
+        ValueError, match=r"SAMPLES must be an integer of at least 2, got 0 \(int\)"
+    ):
+        runtime.check_knobs(SAMPLES=0)
+    with pytest.raises(TypeError, match="TOP must be a positive integer"):
+        runtime.check_knobs(TOP=None)
+    with pytest.raises(ValueError, match="TOPS is not a declared chapter parameter"):
+        runtime.check_knobs(TOPS=3)

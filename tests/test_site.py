@@ -189,3 +189,100 @@ def test_every_claim_of_the_ledger_links_to_its_sentence_in_the_chapter():
     pages = {c: (HTML / "chapters" / f"{c}.html").read_text() for c in {c for c, _ in links}}
     missing = [f"{c}#{a}" for c, a in links if f'id="{a}"' not in pages[c]]
     assert not missing, f"the ledger links to anchors its chapters lack: {missing}"
+
+
+def test_chapters_are_numbered_and_their_links_and_equations_resolve():
+    for number, chapter in enumerate(CHAPTERS, start=1):
+        page = HTML / "chapters" / f"{chapter}.html"
+        if not page.exists():
+            pytest.fail(f"{page} does not exist: run `make book` first")
+        html = page.read_text()
+        title = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
+        assert f'<span class="section-number">{number}. </span>' in title, (chapter, title)
+        for target, text in re.findall(
+            r'<a class="reference internal" href="([0-9a-z_]+)\.html">'
+            r"(?:<span[^>]*>)?(Chapter \d|\d)<",
+            html,
+        ):
+            wanted = CHAPTERS[int(text.split()[-1]) - 1]
+            assert target == wanted and (HTML / "chapters" / f"{target}.html").exists(), text
+        source = (ROOT / "chapters" / f"{chapter}.py").read_text()
+        labels = re.findall(r"\$\$ \((eq-[\w-]+)\)$", source, re.M)
+        for label in labels:
+            assert f'id="equation-{label}"' in html, f"{chapter}: equation {label} has no anchor"
+        assert html.count('class="eqno"') >= len(labels), f"{chapter}: equations unnumbered"
+        for name in re.findall(r"^# Figure (fig-[a-z0-9-]+): ", source, re.M):
+            figure = re.search(rf'<figure[^>]*id="{name}".*?</figure>', html, re.S)
+            assert figure, f"{chapter}: figure {name} missing"
+            assert re.search(rf'caption-number">Fig\. {number}\.\d+ ', figure.group(0)), name
+            assert "<img" in figure.group(0), f"{chapter}: figure {name} has no image"
+            assert f'href="#{name}"' in html, f"{chapter}: no reference to {name}"
+        for label in re.findall(r"\{eq\}`([^`]+)`", source):
+            assert f'href="#equation-{label}"' in html, f"{chapter}: {{eq}}`{label}` unresolved"
+
+
+# Every solution of a chapter page (myst-nb's `hide-cell`): whether its code and output are wrapped
+# in one <details> toggle, whether that is open, the toggle's label, and how many of its input and
+# output blocks a reader can see.
+SOLUTIONS = """
+const seen = e => e.checkVisibility
+  ? e.checkVisibility({visibilityProperty: true})
+  : e.getClientRects().length > 0;
+return [...document.querySelectorAll("article .cell.tag_solution")].map(cell => {
+  const details = cell.querySelector(":scope > details.hide.above-input");
+  const parts = [...cell.querySelectorAll(".cell_input, .cell_output")];
+  const label = details && details.querySelector(":scope > summary > .collapsed");
+  return {
+    wrapped: !!details && parts.length > 0 && parts.every(p => details.contains(p)),
+    open: !!details && details.open,
+    label: label ? label.textContent.trim() : null,
+    parts: parts.length,
+    visible: parts.filter(seen).length,
+    text: parts.map(p => p.innerText).join("").trim(),
+  };
+});
+"""
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_solutions_stay_hidden_until_their_toggle_is_clicked(site, browser, chapter):
+    import nbformat
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from deepinside.book import teaching
+
+    nb = nbformat.read(ROOT / "chapters" / f"{chapter}.ipynb", as_version=4)
+    browser.get(f"{site}/chapters/{chapter}.html")
+    solutions = browser.execute_script(SOLUTIONS)
+    assert len(solutions) == len(teaching.exercises(nb, chapter)), "one toggle per exercise"
+    for number, shown in enumerate(solutions, start=1):
+        assert shown["wrapped"] and not shown["open"], f"solution {number}: not in a closed toggle"
+        assert shown["label"] == "Show the solution", f"solution {number}: {shown['label']!r}"
+        assert shown["visible"] == 0 and shown["text"] == "", f"solution {number} shows"
+    summary = browser.find_element(
+        By.CSS_SELECTOR, "article .cell.tag_solution > details > summary"
+    )
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+    summary.click()
+    WebDriverWait(browser, 5).until(
+        lambda driver: driver.execute_script(SOLUTIONS)[0]["visible"] == solutions[0]["parts"],
+        "the first solution's code and output show once its toggle is clicked",
+    )
+    first, *others = browser.execute_script(SOLUTIONS)
+    assert first["open"] and first["text"], "the opened solution shows its code"
+    assert all(s["visible"] == 0 for s in others), "opening one solution opens no other"
+
+
+def test_teaching_page_opens_every_student_notebook_in_colab():
+    from deepinside.book import colab, teaching
+
+    page = HTML / "book" / "teaching.html"
+    if not page.exists():
+        pytest.fail(f"{page} does not exist: run `make book` first")
+    html = page.read_text()
+    for chapter in CHAPTERS:
+        url = colab.colab_url(ROOT, teaching.student_path(chapter))
+        assert f'href="{url}"' in html, f"the teaching page does not link {url}"
+        assert (ROOT / teaching.student_path(chapter)).exists(), f"{url} opens no committed file"
+    assert html.count('href="../chapters/') >= len(CHAPTERS), "each row links its chapter"

@@ -4,6 +4,7 @@ Modules, one concern each, from the bottom layer up (a module imports only those
 this list; a test fails on an import cycle):
 
 - :mod:`deepinside.linalg`: eigenpairs, square roots and powers of PSD matrices, correlation
+- :mod:`deepinside.parameters`: every chapter parameter declared once, its values checked, its table
 - :mod:`deepinside.runtime`: a chapter's start (profile, seed, device), cache root, progress bars
 - :mod:`deepinside.data`: offline and downloadable image datasets as tensors
 - :mod:`deepinside.tasks`: tasks built from data (signals in noise, noise, random labels), splits

@@ -4,7 +4,9 @@
 ``draw(rank=..., layer=...)``, a function that draws one matplotlib figure.
 
 - In a live notebook (Jupyter, Colab) it shows one control per option, a slider for numbers and a
-  menu otherwise, and redraws whenever one moves.
+  menu otherwise, and redraws whenever one moves. The displayed output carries both the widget
+  view and a PNG of the default figure: a frontend with live widgets shows the widget, and a
+  notebook saved without them (executed by papermill, or opened on GitHub) shows the figure.
 - In the book build (``DEEPINSIDE_STATIC=1``, set by ``deepinside.book.build``), or where
   ipywidgets is missing, it draws once with ``defaults``: the static figure of the printed page.
   Nothing waits for a reader, so headless execution never blocks.
@@ -12,6 +14,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 from collections.abc import Callable, Sequence
 from numbers import Number
@@ -35,10 +39,33 @@ def is_static() -> bool:
     return shell is None or not hasattr(shell, "kernel")
 
 
+class Explorer:
+    """A live explorer: its ``widget`` (controls above the figure) and ``png``, the default
+    figure as a PNG image. Displayed once, by :func:`explore`: a cell that ends with it does not
+    show its controls twice."""
+
+    def __init__(self, widget: Any, png: bytes) -> None:
+        self.widget, self.png = widget, png
+        self.displayed = False
+
+    def mimebundle(self) -> dict[str, Any]:
+        """The widget view with the default figure beside it, for frontends without widgets."""
+        png = base64.b64encode(self.png).decode("ascii")
+        return {**self.widget._repr_mimebundle_(), "image/png": png}
+
+    def _ipython_display_(self) -> None:
+        if not self.displayed:
+            from IPython.display import display
+
+            display(self.mimebundle(), raw=True)
+            self.displayed = True
+
+
 def explore(draw: Callable[..., Any], defaults: dict[str, Any], **options: Sequence[Any]) -> Any:
     """Explore ``draw`` over the values of ``options``, starting from ``defaults``.
 
-    Returns the widget in a live notebook (already displayed), ``None`` when drawn statically.
+    Returns the :class:`Explorer` in a live notebook (already displayed), ``None`` when drawn
+    statically.
     """
     if not callable(draw):
         raise TypeError(f"draw must be callable, got {type(draw).__name__}")
@@ -62,14 +89,34 @@ def explore(draw: Callable[..., Any], defaults: dict[str, Any], **options: Seque
     if is_static():
         show(**defaults)
         return None
-    return _widget(show, defaults, options)
+    explorer = Explorer(*_widget(draw, show, defaults, options))
+    explorer._ipython_display_()
+    return explorer
+
+
+def _png(draw: Callable[..., Any], values: dict[str, Any]) -> bytes:
+    """The figure ``draw`` draws with ``values``, as a PNG image (as the inline backend shows it);
+    the figure is closed."""
+    draw(**values)
+    figure = plt.gcf()
+    image = io.BytesIO()
+    try:
+        figure.savefig(image, format="png", dpi=figure.dpi, bbox_inches="tight")
+    finally:
+        plt.close(figure)
+    return image.getvalue()
 
 
 def _widget(
-    show: Callable[..., None], defaults: dict[str, Any], options: dict[str, list[Any]]
-) -> Any:
+    draw: Callable[..., Any],
+    show: Callable[..., None],
+    defaults: dict[str, Any],
+    options: dict[str, list[Any]],
+) -> tuple[Any, bytes]:
+    """The controls above the default figure, redrawn by ``show`` when one moves, and the
+    default figure as a PNG image (drawn once)."""
     import ipywidgets as widgets
-    from IPython.display import display
+    from IPython.display import Image, clear_output, display
 
     controls = {}
     for name, values in options.items():
@@ -82,7 +129,16 @@ def _widget(
                 options=values, value=defaults[name], description=name
             )
 
-    output = widgets.interactive_output(show, controls)
-    box = widgets.VBox([widgets.HBox(list(controls.values())), output])
-    display(box)
-    return box
+    png = _png(draw, defaults)
+    output = widgets.Output()
+    with output:
+        display(Image(data=png, format="png"))
+
+    def redraw(_: Any = None) -> None:
+        with output:
+            clear_output(wait=True)
+            show(**{name: control.value for name, control in controls.items()})
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    return widgets.VBox([widgets.HBox(list(controls.values())), output]), png

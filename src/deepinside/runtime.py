@@ -1,9 +1,10 @@
 """Execution profiles, seeding, device choice, cache root and progress bars.
 
 Every chapter starts with :func:`start`: its papermill parameters (profile, seed, device,
-overrides of its knobs) and its settings table become a :class:`Session`, with the profile's
-settings validated (:func:`choose_profile`), every generator seeded (:func:`seed_everything`)
-and the device picked (:func:`pick_device`).
+overrides of its knobs) and its settings table become a :class:`Session`, with every parameter
+checked against its declaration (:mod:`deepinside.parameters`), the profile's settings chosen
+(:func:`choose_profile`), every generator seeded (:func:`seed_everything`) and the device picked
+(:func:`pick_device`). A chapter checks the knobs it uses directly with :func:`check_knobs`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-PROFILES = ("quick", "full")
-DEVICES = ("auto", "cpu", "cuda", "mps")
+from .parameters import DEVICES, PROFILES, check, check_all
+
 CACHE_ENV = "DEEPINSIDE_CACHE"
 NO_PROGRESS_ENV = "DEEPINSIDE_NO_PROGRESS"
 
@@ -42,10 +43,22 @@ def start(
     profile: str, seed: int, device: str, table: Mapping[str, Mapping[str, Any]], **overrides: Any
 ) -> Session:
     """A chapter's start: the settings of ``profile`` in ``table`` with ``overrides`` (see
-    :func:`choose_profile`), everything seeded with ``seed``, and the device."""
+    :func:`choose_profile`), everything seeded with ``seed``, and the device.
+
+    Each parameter is checked against its declaration (:data:`deepinside.parameters.KNOBS`),
+    an override by its upper-case name: ``epochs=EPOCHS`` as ``EPOCHS``.
+    """
+    check_all({"PROFILE": profile, "SEED": seed, "DEVICE": device})
     settings = choose_profile(profile, table, **overrides)
+    check_all({name.upper(): value for name, value in overrides.items()})
     generator = seed_everything(seed)
     return Session(profile, int(seed), pick_device(device), generator, settings)
+
+
+def check_knobs(**knobs: Any) -> None:
+    """Check the knobs a chapter uses directly, ``check_knobs(TOP=TOP)``: a ``TypeError`` or
+    ``ValueError`` names a wrong one and what it allows (:mod:`deepinside.parameters`)."""
+    check_all(knobs)
 
 
 def choose_profile(
@@ -71,8 +84,7 @@ def choose_profile(
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and PyTorch; return a torch generator seeded alike."""
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise TypeError(f"SEED must be an integer, got {type(seed).__name__}")
+    check("SEED", seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -6,11 +6,14 @@
 
 1. ``jupytext --sync`` every chapter listed in ``_toc.yml`` (``.py`` ↔ ``.ipynb``).
 2. Execute each chapter with papermill into ``_build/stage/chapters/`` with the profile's
-   parameters, unless it is up to date: its staged notebook executed fine from the same inputs
+   parameters (each ``--param`` must be a parameter of every selected chapter, with a value
+   its declaration allows, see :mod:`deepinside.parameters`: checked before anything
+   executes), unless it is up to date: its staged notebook executed fine from the same inputs
    (:mod:`.fingerprints`). ``--force`` executes every chapter again. A failing cell stops the
    build, naming chapter and cell. Explorers draw their static figure (``DEEPINSIDE_STATIC=1``).
-3. Write the student and instructor copies (``_build/teaching``), the measurements page and the
-   claims ledger (:mod:`.ledger`), and build
+3. Write the student and instructor copies (``_build/teaching``), the measurements page, the
+   claims ledger (:mod:`.ledger`) and the tables of the chapters' parameters (into the running
+   page, in place of its :data:`PARAMETERS_MARKER` line), and build
    the staged book with Jupyter Book, strictly (warnings are errors) and without executing
    anything, into ``_build/html``. ``--html-only`` starts here, from chapters executed elsewhere.
 4. Print each chapter's run time and peak memory; merge them into ``_build/timings.json``.
@@ -19,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
 import shutil
@@ -30,8 +34,9 @@ from pathlib import Path
 
 import yaml
 
+from .. import parameters as knobs
 from ..runtime import PROFILES
-from . import fingerprints, ledger, measurements, teaching
+from . import cells, colab, fingerprints, ledger, measurements, teaching
 from .execute import BuildError, Run, execute, run_command, sync
 from .imports import module_graph, module_name
 from .toc import add_root_argument, toc_chapters
@@ -43,6 +48,8 @@ BOOK_BUDGET_S = 900
 # changes to these may change every chapter's output; changes to the tooling change none
 EVERYTHING = ("requirements.txt", "pyproject.toml", "_toc.yml", "_config.yml")
 TOOLING = "src/deepinside/book/"
+# the line of book/running.md that the staged copy has replaced by the parameters' tables
+PARAMETERS_MARKER = "<!-- the build writes the tables of every chapter's parameters here -->"
 
 
 def build_dir(root: Path) -> Path:
@@ -146,6 +153,26 @@ def execute_changed(
         yield run
 
 
+def parameters_table(root: Path) -> str:
+    """The Markdown tables of every chapter's parameters: values, defaults and meanings, from
+    their parameters cells and their declarations (:func:`deepinside.parameters.table`)."""
+    chapters = toc_chapters(root)
+    defaults = {c: fingerprints.chapter_parameters(root, c) for c in chapters}
+    comments = {c: fingerprints.parameter_comments(root, c) for c in chapters}
+    try:
+        return knobs.table(defaults, comments)
+    except ValueError as error:
+        raise BuildError(f"the table of parameters: {error}") from error
+
+
+def write_parameters(root: Path, page: Path) -> None:
+    """Replace the :data:`PARAMETERS_MARKER` line of ``page`` by :func:`parameters_table`."""
+    text = page.read_text()
+    if PARAMETERS_MARKER not in text.splitlines():
+        raise BuildError(f"{page.name} has no line {PARAMETERS_MARKER!r} for the parameters")
+    page.write_text(text.replace(PARAMETERS_MARKER, parameters_table(root).rstrip("\n")))
+
+
 def build_html(root: Path) -> Path:
     """Build the staged book strictly with Jupyter Book; return the HTML folder."""
     stage = fingerprints.stage(root)
@@ -154,8 +181,13 @@ def build_html(root: Path) -> Path:
     shutil.copytree(root / "book", stage / "book", dirs_exist_ok=True)
     measurements.write_page(root, stage / "book" / "measurements.md")
     ledger.write_page(root, stage / "book" / "ledger.md")
+    write_parameters(root, stage / "book" / "running.md")
     chapters = [root / "chapters" / f"{c}.ipynb" for c in toc_chapters(root)]
+    for staged in (stage / "chapters" / c.name for c in chapters):
+        if staged.exists():  # the site serves its own badge image: it works offline
+            colab.localize_badges(staged)
     try:
+        teaching.write_page(root, stage / "book" / "teaching.md")
         zips = teaching.write_copies(chapters, build_dir(root) / "teaching", stage / "chapters")
     except ValueError as error:
         raise BuildError(f"teaching copies: {error}") from error
@@ -249,7 +281,7 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="extra papermill parameter, VALUE in YAML (e.g. SEED=1)",
+        help="extra papermill parameter, VALUE in YAML (e.g. SEED=1), of every selected chapter",
     )
     parser.add_argument(
         "--force",
@@ -267,14 +299,46 @@ def parser() -> argparse.ArgumentParser:
 
 
 def parameters_of(args: argparse.Namespace, cli: argparse.ArgumentParser) -> dict[str, object]:
-    """The papermill parameters: the profile and every ``--param``."""
+    """The papermill parameters: the profile and every ``--param``, its value read as YAML."""
     parameters: dict[str, object] = {"PROFILE": args.profile}
     for item in args.param:
         name, sep, value = item.partition("=")
         if not sep or not name.isidentifier():
             cli.error(f"--param takes NAME=VALUE, got {item!r}")
-        parameters[name] = yaml.safe_load(value)
+        try:
+            parameters[name] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            cli.error(f"--param {name}: {value!r} is not a YAML value ({error})")
     return parameters
+
+
+def check_parameters(root: Path, chapters: list[str], given: dict[str, object]) -> None:
+    """Raise ``ValueError`` unless each parameter of ``given`` is one of every chapter of
+    ``chapters`` (their parameters cells), naming those that lack it and the known ones; a
+    ``TypeError`` or ``ValueError`` if its declaration does not allow its value."""
+    cells = {c: fingerprints.chapter_parameters(root, c) for c in chapters}
+    for name, value in given.items():
+        lacking = [c for c, defaults in cells.items() if name not in defaults]
+        if lacking:
+            having = [c for c in chapters if c not in lacking]
+            raise ValueError(_unknown(name, lacking, having, cells))
+        if name in knobs.KNOBS:
+            try:
+                knobs.check(name, value)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"--param {error}") from error
+
+
+def _unknown(name: str, lacking: list[str], having: list[str], cells: dict) -> str:
+    """Why ``--param name`` is refused: the chapters that lack it and what they know."""
+    known = sorted(set.intersection(*(set(cells[c]) for c in lacking)))
+    message = f"--param {name}: not a parameter of {', '.join(lacking)} (known: {', '.join(known)})"
+    close = difflib.get_close_matches(name, {p for d in cells.values() for p in d}, n=1)
+    if close and close[0] != name:
+        message += f"; did you mean {close[0]}?"
+    if having:
+        message += f"; only {', '.join(having)} know it: select with --chapters {' '.join(having)}"
+    return message
 
 
 def selection(
@@ -325,10 +389,16 @@ def main(argv: list[str] | None = None) -> int:
     chapters = toc_chapters(root)
     selected = selection(root, args, cli, chapters)
     parameters = parameters_of(args, cli)
+    try:  # before anything executes
+        check_parameters(root, selected, {k: v for k, v in parameters.items() if k != "PROFILE"})
+        knobs.check("PROFILE", parameters["PROFILE"])
+    except (TypeError, ValueError) as error:
+        cli.error(str(error))
     runs: list[Run] = []
     try:
         print(f"syncing {len(chapters)} chapter pair(s)", flush=True)
         sync(root, chapters)
+        cells.fix(root)  # metadata derived from the text: a re-created cell gets it again
         if not args.html_only:
             for run in execute_changed(root, selected, parameters, args.force):
                 runs.append(run)  # one by one: a failure keeps the runs before it

@@ -9,7 +9,8 @@ The repository is named in one place, ``_config.yml``'s ``repository.url`` (with
   Markdown cell; its image is Colab's own, so it renders on GitHub and in Colab (the book build
   swaps in its local copy, :func:`localize_badges`, so that the site needs no network);
 - a code cell whose first line is ``# @title …`` (the install cell, an explorer's drawing code,
-  a solution) folds in Colab: its notebook cell gets ``cellView: form`` (:func:`fold_titled_cells`);
+  a solution) folds in Colab: its notebook cell gets ``cellView: form`` (:func:`fold_titled_cells`,
+  applied by :mod:`.cells`);
 - the **install cell** (``# @title Setup …``, right before the parameters cell) installs the
   package in Colab only, pinned to the release ``v<version>`` of the notebook, with Colab's
   own numpy, torch, … kept as they are (a constraints file of their installed versions).
@@ -54,12 +55,8 @@ if "google.colab" in sys.modules:  # elsewhere the package is installed with the
 
     REPOSITORY, RELEASE = "{repository}", "v{version}"
     if util.find_spec("deepinside") is None:
-        keep = []
-        for name in {stack}:
-            try:
-                keep.append(f"{{name}}=={{metadata.version(name)}}")
-            except metadata.PackageNotFoundError:
-                pass
+        installed = {{d.metadata["Name"].lower(): d.version for d in metadata.distributions()}}
+        keep = [f"{{name}}=={{installed[name]}}" for name in {stack} if name in installed]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
             constraints.write("\\n".join(keep))
         package = f"deepinside @ git+{{REPOSITORY}}@{{RELEASE}}"
@@ -153,8 +150,6 @@ def problems(root: Path) -> list[str]:
         nb = nbformat.read(notebook, as_version=4)
         if not any(badge(root, f"chapters/{chapter}.ipynb") in c.source for c in nb.cells):
             found.append(f"{notebook.relative_to(root)}: not synced with its .py (jupytext --sync)")
-        if fold_titled_cells(nb):
-            found.append(f"{notebook.relative_to(root)}: a `# @title` cell does not fold in Colab")
     return found
 
 
@@ -170,12 +165,6 @@ def fix(root: Path) -> list[str]:
             changed.append(str(path))
     if changed:
         subprocess.run([sys.executable, "-m", "jupytext", "--sync", "-q", *changed], check=True)
-    for chapter in toc_chapters(root):
-        notebook = root / "chapters" / f"{chapter}.ipynb"
-        nb = nbformat.read(notebook, as_version=4)
-        if fold_titled_cells(nb):
-            nbformat.write(nb, notebook)
-            changed.append(str(notebook))
     return changed
 
 

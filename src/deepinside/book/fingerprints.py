@@ -18,10 +18,13 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
+import io
 import json
 import os
 import tempfile
+import tokenize
 from pathlib import Path
+from token import COMMENT
 
 import jupytext
 import nbformat
@@ -57,19 +60,41 @@ def chapter_code(root: Path, chapter: str) -> str:
     return "\n".join(c.source for c in _code_cells(chapter_notebook(root, chapter)))
 
 
-def chapter_parameters(root: Path, chapter: str) -> dict[str, object]:
-    """The defaults of the chapter's parameters cell: ``NAME = literal`` assignments."""
+def _parameters_cell(root: Path, chapter: str) -> tuple[str, dict[str, ast.Assign]]:
+    """The source of the chapter's parameters cell ("" if none) and its ``NAME = literal``
+    assignments, by name; one that is not a literal is no knob papermill sets."""
     cells = [
         c
         for c in _code_cells(chapter_notebook(root, chapter))
         if "parameters" in c.metadata.get("tags", [])
     ]
-    defaults: dict[str, object] = {}
-    for node in ast.parse(cells[0].source).body if cells else []:
+    source = cells[0].source if cells else ""
+    knobs: dict[str, ast.Assign] = {}
+    for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and [type(t) for t in node.targets] == [ast.Name]:
-            with contextlib.suppress(ValueError):  # not a literal: not a knob papermill sets
-                defaults[node.targets[0].id] = ast.literal_eval(node.value)
-    return defaults
+            with contextlib.suppress(ValueError):
+                ast.literal_eval(node.value)
+                knobs[node.targets[0].id] = node
+    return source, knobs
+
+
+def chapter_parameters(root: Path, chapter: str) -> dict[str, object]:
+    """The defaults of the chapter's parameters cell: ``NAME = literal`` assignments."""
+    knobs = _parameters_cell(root, chapter)[1]
+    return {name: ast.literal_eval(node.value) for name, node in knobs.items()}
+
+
+def parameter_comments(root: Path, chapter: str) -> dict[str, str]:
+    """The comment ending each ``NAME = literal`` line of the chapter's parameters cell (its
+    one-line description), ``{NAME: comment}`` for those that have one."""
+    source, knobs = _parameters_cell(root, chapter)
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    comments = {t.start[0]: t.string.lstrip("#").strip() for t in tokens if t.type == COMMENT}
+    return {
+        name: comments[node.end_lineno]
+        for name, node in knobs.items()
+        if node.end_lineno in comments
+    }
 
 
 def chapter_modules(root: Path, chapter: str, graph: Graph) -> set[str]:
