@@ -416,7 +416,7 @@ ax.set(
 ax.legend(fontsize=7)
 plt.show()
 
-
+# %%
 def at(kind_name, layer, column="similarity"):
     return float(
         similarity[(similarity.kind == kind_name) & (similarity.layer == layer)][column].mean()

@@ -310,7 +310,7 @@ for ax, (title, matrix) in zip(axes, panels.items()):
     ax.set_xticks([]), ax.set_yticks([])
 fig.suptitle(
     "First layer, 27 × 27 (colour × 3 × 3 patch), each scaled to its largest entry", y=1.02
-)
+);
 # %% [markdown]
 # ### A null for the ansatz
 #

@@ -248,6 +248,8 @@ for i, label in enumerate(rows):
 fig.suptitle("Inputs generated from each stage's embedding of the cat", y=1.0)
 plt.tight_layout()
 plt.show()
+
+# %%
 table.pivot(index="network", columns="stage", values="m_g / m_s").round(2)
 
 # %%

@@ -32,7 +32,7 @@ def test_badge_renders_everywhere_and_opens_the_chapter_itself(chapter):
 
 
 def test_retarget_points_config_and_every_chapter_at_a_fork(tmp_path):
-    for name in ("_config.yml", "_toc.yml"):
+    for name in ("_config.yml", "_toc.yml", "CITATION.cff"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "chapters", tmp_path / "chapters", ignore=shutil.ignore_patterns("*/"))
     fork = "https://github.com/a-student/my-fork"
@@ -40,6 +40,7 @@ def test_retarget_points_config_and_every_chapter_at_a_fork(tmp_path):
     assert colab.repository(tmp_path) == fork and colab.problems(tmp_path) == []
     config = (tmp_path / "_config.yml").read_text()
     assert "# Jupyter Book 1.x configuration" in config, "comments are kept"
+    assert f'repository-code: "{fork}"' in (tmp_path / "CITATION.cff").read_text()
     old = colab.repository(ROOT)
     for chapter in CHAPTERS:
         for suffix in (".py", ".ipynb"):

@@ -1,5 +1,7 @@
 """The CI workflows in .github/ are valid, safe, and match the book's chapters."""
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -9,6 +11,7 @@ import pytest
 import yaml
 
 from conftest import CHAPTERS, ROOT
+from deepinside.book import colab
 from deepinside.book.build import affected_chapters
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -63,12 +66,183 @@ def test_workflows_pass_the_security_linter():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def step_index(steps: list[dict], *words: str) -> int:
+    """The index of the first step whose command contains every one of ``words``."""
+    found = [i for i, s in enumerate(steps) if all(w in s.get("run", "") for w in words)]
+    assert found, f"no step runs {words}"
+    return found[0]
+
+
 def test_pull_requests_run_the_affected_chapters_quickly_on_cpu():
     steps = load("pull-request.yml")["jobs"]["quick"]["steps"]
     runs = " ".join(s.get("run", "") for s in steps)
-    assert "--profile quick" in runs and "--changed-since" in runs and "--no-html" in runs
-    assert "pytest -m chapters" in runs and "DEEPINSIDE_SKIP_UNEXECUTED=1" in runs
-    assert "cuda" not in runs
+    assert "cuda" not in runs.lower()
+    affected = step_index(steps, "deepinside.book.build", "--changed-since", "--no-html")
+    assert "--profile quick" in steps[affected]["run"]
+    assert step_index(steps, "pytest -m chapters") > affected
+
+
+def test_pull_requests_build_the_html_and_open_every_page():
+    """A broken page fails the pull request: after the affected chapters, the rest of the book is
+    brought up to date (the HTML needs every chapter), the site built and opened in a browser."""
+    steps = load("pull-request.yml")["jobs"]["quick"]["steps"]
+    affected = step_index(steps, "--changed-since")
+    html = step_index(steps, "deepinside.book.build --profile quick")
+    while "--no-html" in steps[html]["run"] or "--changed-since" in steps[html]["run"]:
+        html = step_index(steps[html + 1 :], "deepinside.book.build --profile quick") + html + 1
+    site = step_index(steps, "tests/test_site.py")
+    assert affected < html < site and step_index(steps, "pytest -m chapters") > html
+    assert "DEEPINSIDE_REQUIRE_BROWSER=1" in steps[site]["run"]
+    assert "DEEPINSIDE_SKIP_UNEXECUTED" not in " ".join(s.get("run", "") for s in steps)
+    cached = [s for s in steps if s.get("uses", "").startswith("actions/cache@")]
+    assert cached and "_build/stage" in cached[0]["with"]["path"]
+    assert steps.index(cached[0]) < affected, "earlier stages are restored before executing"
+
+
+def setup_python_steps() -> list[tuple[str, dict]]:
+    return [
+        (f"{name}:{job_name}", step)
+        for name in ("pull-request.yml", "publish.yml")
+        for job_name, job in load(name)["jobs"].items()
+        for step in job.get("steps", [])
+        if step.get("uses", "").startswith("actions/setup-python@")
+    ]
+
+
+def test_pip_downloads_are_cached_by_the_lock_and_pyproject():
+    steps = setup_python_steps()
+    assert len(steps) >= 4
+    for where, step in steps:
+        options = step["with"]
+        assert options.get("cache") == "pip", where
+        paths = options["cache-dependency-path"].split()
+        assert {"requirements-universal.txt", "pyproject.toml"} <= set(paths), where
+        assert all((ROOT / p).exists() for p in paths), where
+
+
+def test_the_reference_jobs_run_the_reference_python():
+    reference = re.search(r"^REFERENCE_PYTHON := (\S+)$", (ROOT / "Makefile").read_text(), re.M)
+    minor = ".".join(reference.group(1).split(".")[:2])
+    for where, step in setup_python_steps():
+        if "platforms" not in where:
+            assert step["with"]["python-version"] == minor, where
+
+
+def test_pull_requests_install_and_unit_test_every_supported_platform():
+    job = load("pull-request.yml")["jobs"]["platforms"]
+    matrix = job["strategy"]["matrix"]
+    assert set(matrix["os"]) == {"ubuntu-latest", "macos-latest"}
+    assert set(matrix["python"]) == {"3.10", "3.12"}  # 3.11 on Linux: the job `quick`
+    runs = " ".join(s.get("run", "") for s in job["steps"])
+    assert "make env" in runs and 'pytest -m "not chapters"' in runs
+    readme = (ROOT / "README.md").read_text()
+    assert "macOS" in readme and "3.10" in readme and "3.12" in readme
+
+
+def test_gpu_jobs_start_only_where_a_gpu_runner_is_configured_and_time_out():
+    workflow = load("publish.yml")
+    jobs = workflow["jobs"]
+    gpu = [name for name, job in jobs.items() if "gpu" in job["runs-on"]]
+    assert gpu == ["execute"]
+    for name in gpu:
+        assert jobs[name]["needs"] == "gpu-runner" and jobs[name]["timeout-minutes"] <= 360
+    guard = jobs["gpu-runner"]
+    assert guard["runs-on"] == "ubuntu-latest" and guard["timeout-minutes"] <= 10
+    script = " ".join(str(s) for s in guard["steps"])
+    assert "vars.GPU_RUNNER" in script and "_config.yml" in script
+    text = (ROOT / ".github" / "workflows" / "publish.yml").read_text()
+    assert colab.repository(ROOT).removeprefix("https://github.com/") not in text, (
+        "the repository is named once, in _config.yml"
+    )
+
+
+def run_step(job: dict, index: int, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run the shell of step ``index`` of ``job`` as a runner would (bash -e) in ``cwd``."""
+    return subprocess.run(
+        ["bash", "-e", "-c", job["steps"][index]["run"]],
+        env={**os.environ, "GITHUB_SERVER_URL": "https://github.com", **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+@pytest.mark.parametrize(
+    "repository, runner, message",
+    [
+        (None, "true", None),
+        ("a-student/my-fork", "true", "is not the book's repository"),
+        (None, "", "has no GPU runner configured"),
+    ],
+)
+def test_the_gpu_runner_check_fails_fast_with_a_clear_message(repository, runner, message):
+    guard = load("publish.yml")["jobs"]["gpu-runner"]
+    own = colab.repository(ROOT).removeprefix("https://github.com/")
+    env = {"GITHUB_REPOSITORY": repository or own, "GPU_RUNNER": runner}
+    result = run_step(guard, 1, env, ROOT)
+    assert (result.returncode == 0) == (message is None), result.stdout + result.stderr
+    if message:
+        assert f"::error::{repository or own} {message}" in result.stdout
+        assert ("GPU_RUNNER" in result.stdout) and ("gpu" in result.stdout)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+@pytest.mark.parametrize("exists", [True, False])
+def test_publishing_tags_the_version_once(tmp_path, exists):
+    workflow = load("publish.yml")
+    version = re.search(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(), re.M)[1]
+    tag = workflow["jobs"]["tag"]
+    assert tag["needs"] == "deploy" and tag["permissions"] == {"contents": "write"}
+    writes = [n for n, j in workflow["jobs"].items() if "contents" in j.get("permissions", {})]
+    assert writes == ["tag"] and workflow["permissions"] == {"contents": "read"}
+    calls = tmp_path / "calls"
+    gh = tmp_path / "bin" / "gh"  # a stand-in for GitHub's CLI: records its calls
+    gh.parent.mkdir()
+    gh.write_text(
+        f'#!/bin/sh\necho "$*" >> {calls}\n'
+        f'case "$2" in */git/ref/tags/*) exit {0 if exists else 1};; esac\n'
+    )
+    gh.chmod(0o755)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    env = {"PATH": f"{gh.parent}:{os.environ['PATH']}", "GITHUB_REPOSITORY": "o/n"}
+    result = run_step(tag, 1, {**env, "GITHUB_SHA": "abc123"}, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    made = [c for c in calls.read_text().splitlines() if "git/refs" in c]
+    if exists:
+        assert made == [] and f"v{version} exists" in result.stdout
+    else:
+        assert made == [
+            f"api repos/o/n/git/refs -f ref=refs/tags/v{version} -f sha=abc123 --silent"
+        ]
+
+
+# the current major version of each action (none older may be used)
+CURRENT = {
+    "actions/checkout": 7,
+    "actions/setup-python": 7,
+    "actions/cache": 6,
+    "actions/upload-artifact": 7,
+    "actions/download-artifact": 8,
+    "actions/upload-pages-artifact": 5,
+    "actions/deploy-pages": 5,
+    "actions/configure-pages": 6,
+}
+
+
+def test_actions_are_at_their_current_major_version():
+    uses = [
+        step["uses"]
+        for path in WORKFLOWS
+        for job in yaml.safe_load(path.read_text())["jobs"].values()
+        for step in job.get("steps", [])
+        if "uses" in step
+    ]
+    assert uses
+    for use in uses:
+        action, _, ref = use.partition("@")
+        assert action in CURRENT, f"{use}: add its current major version to CURRENT"
+        assert re.fullmatch(r"v\d+", ref) and int(ref[1:]) >= CURRENT[action], use
 
 
 def test_publishing_runs_one_gpu_job_per_chapter_then_builds_and_deploys():

@@ -16,7 +16,8 @@ The repository is named in one place, ``_config.yml``'s ``repository.url`` (with
   own numpy, torch, … kept as they are (a constraints file of their installed versions).
   When the repository cannot be reached it stops with the other ways to install.
 
-``--retarget URL`` points ``_config.yml`` and every chapter at another repository (a fork);
+``--retarget URL`` points ``_config.yml``, ``CITATION.cff`` and every chapter at another
+repository (a fork);
 ``--check`` lists what disagrees with ``_config.yml`` and exits 1 if anything does; with
 neither, the chapters are rewritten to agree. The paired ``.ipynb`` are synced with jupytext.
 """
@@ -181,7 +182,8 @@ def fold_titled_cells(nb: nbformat.NotebookNode) -> bool:
 
 
 def retarget(root: Path, url: str) -> None:
-    """Point ``_config.yml``'s ``repository.url`` at ``url`` (comments kept)."""
+    """Point ``_config.yml``'s ``repository.url`` (comments kept) and ``CITATION.cff``'s
+    ``repository-code`` at ``url``."""
     url = url.rstrip("/")
     if not GITHUB.match(url):
         raise ValueError(f"the repository must be https://github.com/OWNER/NAME, got {url!r}")
@@ -194,6 +196,12 @@ def retarget(root: Path, url: str) -> None:
     if count != 1:
         raise ValueError(f"{config}: found no `url:` under `repository:` to replace")
     config.write_text(text)
+    citation = root / "CITATION.cff"
+    if citation.exists():
+        text = re.sub(
+            r"(?m)^repository-code:.*$", f'repository-code: "{url}"', citation.read_text()
+        )
+        citation.write_text(text)
 
 
 def localize_badges(notebook: Path) -> None:
