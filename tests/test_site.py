@@ -9,6 +9,7 @@ _build/screenshots/.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -197,8 +198,7 @@ def test_chapters_are_numbered_and_their_links_and_equations_resolve():
         if not page.exists():
             pytest.fail(f"{page} does not exist: run `make book` first")
         html = page.read_text()
-        title = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
-        assert f'<span class="section-number">{number}. </span>' in title, (chapter, title)
+        assert f'<h1><span class="section-number">{number}. </span>' in html, chapter
         for target, text in re.findall(
             r'<a class="reference internal" href="([0-9a-z_]+)\.html">'
             r"(?:<span[^>]*>)?(Chapter \d|\d)<",
@@ -247,6 +247,7 @@ return [...document.querySelectorAll("article .cell.tag_solution")].map(cell => 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_solutions_stay_hidden_until_their_toggle_is_clicked(site, browser, chapter):
     import nbformat
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -254,8 +255,13 @@ def test_solutions_stay_hidden_until_their_toggle_is_clicked(site, browser, chap
 
     nb = nbformat.read(ROOT / "chapters" / f"{chapter}.ipynb", as_version=4)
     browser.get(f"{site}/chapters/{chapter}.html")
+    expected = len(teaching.exercises(nb, chapter))
+    with contextlib.suppress(TimeoutException):  # the page may still be laying out
+        WebDriverWait(browser, 10).until(
+            lambda driver: len(driver.execute_script(SOLUTIONS)) == expected
+        )
     solutions = browser.execute_script(SOLUTIONS)
-    assert len(solutions) == len(teaching.exercises(nb, chapter)), "one toggle per exercise"
+    assert len(solutions) == expected, "one toggle per exercise"
     for number, shown in enumerate(solutions, start=1):
         assert shown["wrapped"] and not shown["open"], f"solution {number}: not in a closed toggle"
         assert shown["label"] == "Show the solution", f"solution {number}: {shown['label']!r}"
