@@ -304,8 +304,8 @@ def test_an_html_only_build_writes_the_table_of_parameters(book, executed, monke
     (book / "_config.yml").write_text("title: A\n")
     (book / "book").mkdir()
     (book / "book" / "running.md").write_text(f"{build.PARAMETERS_MARKER}\n")
-    for module, name in [(build.measurements, "write_page"), (build.ledger, "write_page")]:
-        monkeypatch.setattr(module, name, lambda root, page: None)
+    for module in (build.measurements, build.ledger, build.teaching):
+        monkeypatch.setattr(module, "write_page", lambda root, page: None)
     monkeypatch.setattr(build.teaching, "write_copies", lambda *args: {})
     monkeypatch.setattr(build, "run_command", lambda command, what: None)
     assert build.main(["--root", str(book), "--html-only"]) == 0
