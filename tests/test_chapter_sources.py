@@ -126,22 +126,21 @@ def test_every_chapter_named_in_the_prose_is_a_link_to_it(chapter):
         assert target == f"{CHAPTERS[int(number) - 1]}.ipynb", (number, target)
 
 
+def targets_and_citations(target: str, role: str) -> tuple[list[str], list[str]]:
+    """Every name the chapters define with the pattern ``target``, and every ``{role}`` citation."""
+    texts = [(ROOT / "chapters" / f"{chapter}.py").read_text() for chapter in CHAPTERS]
+    names = [name for text in texts for name in re.findall(target, text, re.M)]
+    return names, [name for text in texts for name in re.findall(rf"\{{{role}\}}`([^`]+)`", text)]
+
+
 def test_equations_have_unique_labels_and_every_reference_resolves():
-    labels, references = [], []
-    for chapter in CHAPTERS:
-        text = (ROOT / "chapters" / f"{chapter}.py").read_text()
-        labels += re.findall(r"\$\$ \((eq-[\w-]+)\)$", text, re.M)
-        references += re.findall(r"\{eq\}`([^`]+)`", text)
+    labels, references = targets_and_citations(r"\$\$ \((eq-[\w-]+)\)$", "eq")
     assert len(labels) >= len(CHAPTERS) and len(labels) == len(set(labels)), labels
     assert references and set(references) <= set(labels), set(references) - set(labels)
 
 
 def test_figures_have_unique_names_and_every_numref_resolves():
-    names, references = [], []
-    for chapter in CHAPTERS:
-        text = (ROOT / "chapters" / f"{chapter}.py").read_text()
-        names += re.findall(r"^# Figure (fig-[a-z0-9-]+): ", text, re.M)
-        references += re.findall(r"\{numref\}`([^`]+)`", text)
+    names, references = targets_and_citations(r"^# Figure (fig-[a-z0-9-]+): ", "numref")
     assert len(names) >= 5 and len(names) == len(set(names)), names
     assert set(references) == set(names), "every named figure is cited, every citation named"
     assert cells.problems(ROOT) == [], "run `python -m deepinside.book.cells`"
