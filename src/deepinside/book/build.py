@@ -316,12 +316,12 @@ def check_parameters(root: Path, chapters: list[str], given: dict[str, object]) 
     """Raise ``ValueError`` unless each parameter of ``given`` is one of every chapter of
     ``chapters`` (their parameters cells), naming those that lack it and the known ones; a
     ``TypeError`` or ``ValueError`` if its declaration does not allow its value."""
-    cells = {c: fingerprints.chapter_parameters(root, c) for c in chapters}
+    known = {c: fingerprints.chapter_parameters(root, c) for c in chapters}
     for name, value in given.items():
-        lacking = [c for c, defaults in cells.items() if name not in defaults]
+        lacking = [c for c, defaults in known.items() if name not in defaults]
         if lacking:
             having = [c for c in chapters if c not in lacking]
-            raise ValueError(_unknown(name, lacking, having, cells))
+            raise ValueError(_unknown(name, lacking, having, known))
         if name in knobs.KNOBS:
             try:
                 knobs.check(name, value)
@@ -389,9 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     chapters = toc_chapters(root)
     selected = selection(root, args, cli, chapters)
     parameters = parameters_of(args, cli)
-    try:  # before anything executes
+    try:  # before anything executes (argparse has checked --profile)
         check_parameters(root, selected, {k: v for k, v in parameters.items() if k != "PROFILE"})
-        knobs.check("PROFILE", parameters["PROFILE"])
     except (TypeError, ValueError) as error:
         cli.error(str(error))
     runs: list[Run] = []

@@ -118,7 +118,7 @@ def _cells(text: str) -> list[str]:
 def _install_cell_index(pieces: list[str]) -> int | None:
     for index, piece in enumerate(pieces):
         body = piece.split("\n", 1)[1] if "\n" in piece else ""
-        if body.startswith("# @title Setup") or "google.colab" in body.split("\n# %%")[0]:
+        if body.startswith(INSTALL_TITLE):
             return index
     return None
 
@@ -131,7 +131,7 @@ def render(root: Path, chapter: str, text: str) -> str:
     pieces = _cells(text)
     index = _install_cell_index(pieces)
     if index is None:
-        raise ValueError(f"{chapter}: no install cell (a cell with `# @title Setup`)")
+        raise ValueError(f"{chapter}: no install cell (a cell starting `{INSTALL_TITLE}`)")
     header = pieces[index].split("\n", 1)[0]
     pieces[index] = f"{header}\n{install_cell(root)}\n\n"
     return "".join(pieces)
