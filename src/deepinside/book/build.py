@@ -389,8 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     chapters = toc_chapters(root)
     selected = selection(root, args, cli, chapters)
     parameters = parameters_of(args, cli)
-    try:  # before anything executes (argparse has checked --profile)
+    try:  # before anything executes; --param PROFILE=... may replace --profile
         check_parameters(root, selected, {k: v for k, v in parameters.items() if k != "PROFILE"})
+        knobs.check("PROFILE", parameters["PROFILE"])
     except (TypeError, ValueError) as error:
         cli.error(str(error))
     runs: list[Run] = []
