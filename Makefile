@@ -33,13 +33,16 @@ COMPILE := $(UV_VENV)/bin/uv pip compile pyproject.toml --extra book --extra tes
 compile = { grep '^\#' $(1) || true; } > $(1).header && $(COMPILE) $(2) -o $(1) \
 	&& cat $(1).header $(1) > $(1).new && mv $(1).new $(1) && rm $(1).header
 
-.PHONY: book test unit lint teaching students seeds env lock clean help
+.PHONY: book test dryrun unit lint teaching students seeds env lock clean help
 
 book: env  ## execute the changed chapters (PROFILE=quick|full, FORCE=1: all), build _build/html
 	$(PY) -m deepinside.book.build $(BUILD_FLAGS)
 
-test: lint book  ## style, the book, then the unit tests and the checks of the chapters' claims
+test: lint book dryrun  ## style, the book, the full profile's dry run, then every test
 	$(PY) -m pytest
+
+dryrun: env  ## the full profile's code on stand-in data and models, on a CPU in minutes
+	$(PY) -m deepinside.book.build --standin
 
 lint: env  ## ruff: lint and formatting (configured in pyproject.toml; see CONTRIBUTING.md)
 	$(PY) -m ruff check .

@@ -101,8 +101,8 @@ plotting.show_images(train_set, title="One training image per class");
 # $\theta \in \mathbb{R}^{c \times n_2}$ is a linear classifier and $\sigma$ is the ReLU.
 # The second network is a CNN with two $5 \times 5$ convolutions of stride 2 and a linear
 # classifier, also without biases. Both are trained with SGD and momentum from the seed `SEED`,
-# with the source's learning rate and batch size; on the small `quick` training set we train for
-# {glue:text}`dim_epochs` epochs instead of the source's 5 (the `full` profile keeps 5).
+# with the source's learning rate and batch size, for {glue:text}`dim_epochs` epochs (the source
+# trains for 5; the `quick` profile, whose training set is small, trains longer).
 # Trained networks are cached on disk, so re-running the chapter (or the next chapters, which
 # study the same networks) does not train them again.
 
@@ -128,7 +128,8 @@ cnn_acc = glue("dim_cnn_test_acc", nets["cnn"].test_accuracy)
 # On the held-out images the MLP reaches {glue:text}`dim_mlp_test_acc:.1f` % and the CNN
 # {glue:text}`dim_cnn_test_acc:.1f` % accuracy, against {glue:text}`dim_chance_acc:.0f` % for a
 # random guess. (On grayscale CIFAR-10 the source tutorial reports 42.7 % for its MLP and 58.0 %
-# for its CNN: natural images are much harder than digits. The `full` profile measures it.)
+# for its CNN, which the `full` profile measures again; the MNIST digits of the `quick` profile
+# are a much easier task.)
 #
 # ## The dimensionality of representations
 #
@@ -695,12 +696,13 @@ glue(
 # CNN's; the largest difference with the first network over the four layers is
 # {glue:text}`dim_outside_seed_max_diff` (two seeds are a small sample; run the chapter with other
 # values of `SEED` to see more). In the MLP the counts are close to the number of classes,
-# {glue:text}`dim_classes`, an observation we leave untested here. On grayscale CIFAR-10 the source tutorial reads the
-# count differently from the same kind of plot: the spectrum decays exponentially (a straight
-# line on these axes) over its leading ranks before it flattens into the bulk, and the length of
-# that straight stretch gives about 50 learned components in the MLP's first layer and 15 in its
-# second. On digits the stretch is short, and the edge of the Marchenko–Pastur law is the more
-# objective cut. Run the chapter with `PROFILE = "full"` to compare with the tutorial's counts.
+# {glue:text}`dim_classes`, an observation we leave untested here. On grayscale CIFAR-10 the
+# source tutorial reads the count differently from the same kind of plot: the spectrum decays
+# exponentially (a straight line on these axes) over its leading ranks before it flattens into the
+# bulk, and the length of that straight stretch gives about 50 learned components in the MLP's
+# first layer and 15 in its second. On the `quick` profile's digits that stretch is short, and
+# the edge of the Marchenko–Pastur law is the more objective cut; the `full` profile trains on
+# the tutorial's own data, so its counts can be set against the tutorial's.
 #
 # ## How many learned dimensions?
 #

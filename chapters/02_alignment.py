@@ -397,14 +397,15 @@ def weight_comparison(pair, k, index):
     values = cov.weight_spectrum(trained.model[index])[0]
     learned = cov.count_outside_bulk(values, v1.shape[1] / len(values), variance)
     m, leading = eigen_match(v1, v2, align)
+    top = max(learned, 1)  # the overlap of at least the leading direction
     return m, {
         "pair": pair,
         "layer": k,
         "leading diagonal": leading,
         "not aligned": eigen_match(v1, v2, identity)[1],
         "k (beyond the bulk)": learned,
-        "subspace overlap": al.subspace_overlap(v1[:learned] @ align.T, v2[:learned]),
-        "chance k/d": learned / v1.shape[1],
+        "subspace overlap": al.subspace_overlap(v1[:top] @ align.T, v2[:top]),
+        "chance k/d": top / v1.shape[1],
     }
 
 

@@ -105,7 +105,7 @@ def conv_weights(model):
 # offline set of handwritten digits. In the `full` profile the reference data are CIFAR-10 and the
 # other dataset CIFAR-100, as in the source.
 #
-# We train, with Adam (the source uses SGD; see the end of the chapter):
+# We train, with Adam (the source's text does not state its optimizer; see the end of the chapter):
 #
 # - the **reference**: filters of size $5\times 5$ on the reference data;
 # - the same with $3\times 3$ filters (and $7\times 7$ in `full`);
@@ -170,17 +170,18 @@ glue_all(
 accuracies.round(1)
 
 # %% [markdown]
-# Test accuracies are the mean over the last three epochs (on small test sets the last epoch alone
-# moves by several points). On {glue:text}`spatial_train_images` training and
-# {glue:text}`spatial_test_images` test images of {glue:text}`spatial_classes` classes, after
+# Test accuracies are the mean over the last three epochs (the test accuracy of a single epoch
+# fluctuates, by several points on a small test set). On {glue:text}`spatial_train_images` training
+# and {glue:text}`spatial_test_images` test images of {glue:text}`spatial_classes` classes, after
 # {glue:text}`spatial_epochs` epochs, the reference reaches {glue:text}`spatial_reference_acc:.1f` %
 # ({glue:text}`spatial_ceiling_acc:.1f` % from another seed) and its $3\times 3$ sibling
-# {glue:text}`spatial_small_acc:.1f` %. The reference is chosen for its {glue:text}`spatial_k2`-dimensional filter
-# space, where eigenvectors are easier to read, not for its accuracy. The network trained on random
-# labels fits {glue:text}`spatial_random_label_train_acc:.0f` % of its training labels by the last
-# epoch (chance: {glue:text}`spatial_chance_acc:.0f` %) and scores
-# {glue:text}`spatial_random_label_test_acc:.0f` % on the true test labels: how far it has
-# memorized is the number to keep in mind when reading its filters below.
+# {glue:text}`spatial_small_acc:.1f` %. The reference is chosen for its
+# {glue:text}`spatial_k2`-dimensional filter space, where eigenvectors are easier to read, not for
+# its accuracy. The network trained on random labels fits
+# {glue:text}`spatial_random_label_train_acc:.0f` % of its training labels by the last epoch
+# (chance: {glue:text}`spatial_chance_acc:.0f` %) and scores
+# {glue:text}`spatial_random_label_test_acc:.0f` % on the true test labels: how far it has memorized
+# is the number to keep in mind when reading its filters below.
 
 # %% [markdown]
 # ## The spatial covariance and its eigenvectors
@@ -194,10 +195,10 @@ accuracies.round(1)
 # and its eigenvectors, drawn as $k\times k$ images, are the layer's **spatial eigenvectors**
 # (`spatial.spatial_eigenvectors`; signs fixed so that the largest entry is positive).
 #
-# One choice matters with short training. The random initialization $W_0$ has i.i.d. entries, so
-# its expected spatial covariance is $\sigma^2 I$: it adds the same amount to every eigenvalue and
-# favours no direction, but in a network trained this briefly it is still a large part of the
-# weight.
+# One choice matters when training is short. The random initialization $W_0$ has i.i.d. entries,
+# so its expected spatial covariance is $\sigma^2 I$: it adds the same amount to every eigenvalue
+# and favours no direction, but after {glue:text}`spatial_epochs` epochs it can still be a large
+# part of the weight (measured below).
 # We therefore study the **learned part** $W - W_0$, and compare with $W$ itself below.
 
 # %% [markdown]
@@ -726,19 +727,21 @@ plt.show()
 # %% [markdown]
 # ## Where this departs from the source
 #
-# The source trains the full VGG-11 on ImageNet, CIFAR-10 and CIFAR-100 with SGD, and compares
-# eigenvectors by eye. This chapter trains with Adam (learning rate {glue:text}`spatial_lr`) for
+# The source trains the full VGG-11 on ImageNet, CIFAR-10 and CIFAR-100, and compares
+# eigenvectors by eye; its text does not state the optimizer, learning rate or number of epochs.
+# This chapter trains with Adam (learning rate {glue:text}`spatial_lr`) for
 # {glue:text}`spatial_epochs` epochs, in the `quick` profile on narrow networks and small offline
 # datasets, and replaces the visual comparison with the two measures above and their yardsticks.
-# The `full` profile trains VGG-11 on CIFAR-10 and CIFAR-100, still with Adam.
+# The `full` profile trains VGG-11 on CIFAR-10 and CIFAR-100, still with Adam; it leaves out
+# ImageNet, which cannot be downloaded automatically and would not train within an hour of one
+# GPU.
 #
 # ## What we learned
 #
 # - What training adds to a convolutional layer, $W - W_0$, is low-dimensional in space: three
 #   smooth eigenvectors (a blob and two gradients) carry {glue:text}`spatial_top3_share:.0%` of it,
-#   against {glue:text}`spatial_random_top3_share:.0%` for random filters. In $W$ itself, still
-#   largely its initialization after this training, they carry
-#   {glue:text}`spatial_top3_share_trained:.0%`.
+#   against {glue:text}`spatial_random_top3_share:.0%` for random filters. In $W$ itself, where
+#   the initialization is still mixed in, they carry {glue:text}`spatial_top3_share_trained:.0%`.
 # - That these three recur in every layer, for every filter size and with random labels says no
 #   more than that learned filters are smooth: smoothed noise with the same neighbour correlation
 #   has the same top three (overlap {glue:text}`spatial_smooth_null_similarity:.2f`, against

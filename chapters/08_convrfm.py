@@ -100,11 +100,11 @@ SETTINGS = {
               "width": 8, "layers": 2, "cnn_width": 32, "cnn_layers": 3, "cnn_epochs": 40,
               "cnn_lr": 1e-3, "cnn_batch": 32, "benchmarks": [],
               "benchmark_sizes": {"train": 0, "val": 0, "test": 0}},
-    "full": {"bars_sizes": {"train": 1000, "val": 500, "test": 1000},
+    "full": {"bars_sizes": {"train": 500, "val": 500, "test": 500},
              "bars_noise": [0.5, 1.0, 2.0, 3.0, 4.0], "digits": "mnist",
              "digits_sizes": {"train": 5000, "val": 1000, "test": 2000}, "pool": 1, "frame": 42,
              "digits_noise": [0.0, 0.25, 0.5, 0.75], "q": 3, "iterations": 5,
-             "agop_images": 200, "width": 32, "layers": 3, "cnn_width": 64, "cnn_layers": 3,
+             "agop_images": 20, "width": 64, "layers": 3, "cnn_width": 64, "cnn_layers": 3,
              "cnn_epochs": 60, "cnn_lr": 1e-3, "cnn_batch": 32, "benchmarks": ["cifar10", "svhn"],
              "benchmark_sizes": {"train": 5000, "val": 1000, "test": 2000}},
 }  # fmt: skip
@@ -142,8 +142,8 @@ def digits(noise: float) -> tasks.Splits:
 # $K_M(x, z) = \frac{1}{P}\sum_p k(M^{1/2}x_p, M^{1/2}z_p)$, the Gaussian-process kernel of a CNN
 # with one hidden convolution and a linear read-out. Its experiments, however, apply $M^{1/2}$ to
 # every patch and then hand the transformed image to a deep convolutional kernel (a CNTK), whose
-# later layers combine positions. A deep CNTK is out of reach on two cores; we take the two ends
-# of that range, both with a Laplace kernel:
+# later layers combine positions. A deep CNTK is beyond this chapter's compute budget; we take
+# the two ends of that range, both with a Laplace kernel:
 #
 # - the **patchwise Laplace kernel**, the source's formula:
 #   $$K_M(x, z) = \frac{1}{P}\sum_p \exp\big(-\|x_p - z_p\|_M / L\big),$$
@@ -226,7 +226,7 @@ print({name: f"{value:.1e}" for name, value in smallest.items()})
 # at their highest noise levels.
 
 # %%
-# Figure fig-noisy-tasks: One test image of each task at its three highest noise levels: bars (top) and digits (bottom).
+# Figure fig-noisy-tasks: One test image of each task at its highest noise levels (up to three): bars (top) and digits (bottom).
 fig, axes = plt.subplots(2, 3, figsize=(9, 4.2))
 for ax, noise in zip(axes[0], settings["bars_noise"][-3:]):
     example = tasks.bars_in_noise(1, noise, generator)
@@ -264,9 +264,10 @@ def lowest_variance_row_rule(images: data.ImageSet) -> float:
 # - both **fixed kernels** ($M = I$), the first iteration of ConvRFM;
 # - **ConvRFM** with each kernel, the iteration with the best validation accuracy;
 # - **Deep ConvRFM** (Algorithm 2) with the whole-image kernel: after a ConvRFM, draw
-#   {glue:text}`rfm_width` filters $W = G R$ with $G$ standard normal and $R^\top R = M$ (each
-#   filter a sample of $\mathcal N(0, M)$), replace the images by $\mathrm{ReLU}(W * x)$ and run a
-#   ConvRFM on that, {glue:text}`rfm_layers` layers in all;
+#   {glue:text}`rfm_width` filters (the source draws 64, as `full` does) $W = G R$ with $G$
+#   standard normal and $R^\top R = M$ (each filter a sample of $\mathcal N(0, M)$), replace the
+#   images by $\mathrm{ReLU}(W * x)$ and run a ConvRFM on that, {glue:text}`rfm_layers` layers in
+#   all;
 # - a **CNN** like the source's baseline: {glue:text}`rfm_cnn_layers` $3\times 3$ convolutions of
 #   {glue:text}`rfm_cnn_width` channels without bias, ReLU, a maximum over all positions and a
 #   linear read-out, trained with Adam (learning rate {glue:text}`rfm_cnn_lr`, batches of

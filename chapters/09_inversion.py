@@ -28,7 +28,7 @@
 # shows that deep layers are matched by images that look nothing like the cat
 # (**non-uniqueness**); explains why with linear networks, where everything can be computed;
 # and shows that a network trained on pure noise reads a photograph differently from one
-# trained on photographs.
+# trained on natural images.
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/deepinside/deepinside/blob/main/chapters/09_inversion.ipynb)
 
@@ -162,11 +162,12 @@ plt.show()
 # conv1 (the first convolution and max pooling), then conv2 to conv5 (torchvision's `layer1` to
 # `layer4`), each halving the resolution and doubling the channels. The networks:
 #
-# - torchvision's ResNet-18 **untrained** (ResNet-50, untrained and ImageNet-trained, in `full`);
-# - a small ResNet (one basic block per stage, widths 16 to 128), **untrained**, **trained on
-#   photographs** (32-pixel crops of ten scikit-image photographs, the class being the photograph;
-#   the cat's left three quarters are among them), and **trained on noise**: Gaussian noise images
-#   with random labels, which it learns by heart.
+# - torchvision's ResNet-18, **untrained**, in `quick`; its ResNet-50, **untrained** and
+#   **ImageNet-trained**, in `full`;
+# - a small ResNet (one basic block per stage, widths {glue:text}`inv_width_min` to
+#   {glue:text}`inv_width_max`), **untrained**, **trained on natural images**
+#   ({glue:text}`inv_natural_data`), and **trained on noise**: Gaussian noise images with random
+#   labels, which it learns by heart.
 #
 # Every network reads pixels standardized with the statistics of its own training data.
 
@@ -194,16 +195,34 @@ for big in settings["big"]:
         models.IMAGENET_MEAN,
         models.IMAGENET_STD,
     )
+trained_row = f"small, {settings['natural']}"  # the small ResNet trained on natural images
 rows["small, untrained"] = (photos_net.initial, mean, std)
-rows["small, photos"] = (photos_net.model, mean, std)
+rows[trained_row] = (photos_net.model, mean, std)
 rows["small, noise"] = (noise_net.model, noise_mean, noise_std)
 print(
-    f"small ResNet on photos: {photos_net.test_accuracy:.1f} % test accuracy; "
+    f"small ResNet on {settings['natural']}: {photos_net.test_accuracy:.1f} % test accuracy; "
     f"on noise: {noise_net.history[-1]['train_acc']:.1f} % train accuracy, "
     f"{noise_net.test_accuracy:.1f} % on fresh noise (chance {100 / settings['noise_classes']:.0f} %)"
 )
 glue("inv_photos_acc", photos_net.test_accuracy)
 glue("inv_noise_train_acc", noise_net.history[-1]["train_acc"])
+glue("inv_width_min", settings["widths"][0])
+glue("inv_width_max", settings["widths"][-1])
+natural_name = glue("inv_natural_name", data.TITLES[settings["natural"]])
+if settings["natural"] == "photos":
+    natural_data = (
+        f"32-pixel {natural_name}, the class being the photograph; the cat's left three quarters "
+        "are among them"
+    )
+else:
+    natural_data = natural_name
+glue("inv_natural_data", natural_data)
+glue_all(
+    "inv",
+    noise_images=settings["noise_images"],
+    noise_classes=settings["noise_classes"],
+    noise_epochs=settings["noise_epochs"],
+)
 # %%
 results, embedding_norm, sizes = {}, {}, {}
 for label, stage in progress([(r, s) for r in rows for s in models.RESNET_STAGES], "inverting"):
@@ -267,7 +286,7 @@ small_mi = table.set_index(["network", "stage"])["m_i"]
 early, late = (
     glue(
         f"inv_trained_over_untrained_{stage}",
-        small_mi["small, photos", stage] / small_mi["small, untrained", stage],
+        small_mi[trained_row, stage] / small_mi["small, untrained", stage],
     )
     for stage in ("conv1", "conv5")
 )
@@ -275,8 +294,8 @@ glue(
     "inv_sharpen_sentence",
     "As in the source, training sharpens the early layer more than the late one."
     if early < 1 and early < late
-    else "This small network, trained briefly on ten photographs, does not reproduce it: "
-    "training does not bring the early layer's inversion closer to the cat.",
+    else f"This small network, trained for {settings['epochs']} epochs on {natural_name}, does "
+    "not reproduce it: training does not bring the early layer's inversion closer to the cat.",
 )
 
 fig, ax = plt.subplots(figsize=(6, 3.2))
@@ -295,10 +314,9 @@ plt.show()
 # {glue:text}`inv_first_mi_conv5:.1f` at conv5 (the cat itself has norm
 # {glue:text}`inv_target_norm:.0f`), and at conv5 the embedding is matched to
 # $m_g/m_s =$ {glue:text}`inv_deep_mg_over_ms:.2f` by a colored blur. The deep layers of the
-# network trained on photographs produce something else again: blobs of color placed where the
-# cat's eyes and nose are, more abstract than the untrained network's, not closer to the
-# photograph. A layer's embedding is matched, but by an image the layer finds equivalent, not by
-# the cat.
+# small network trained on natural images produce something else again (in the `quick` profile,
+# blobs of color placed where the cat's eyes and nose are), not closer to the photograph. A
+# layer's embedding is matched, but by an image the layer finds equivalent, not by the cat.
 #
 # **Does training sharpen what a layer keeps?** The source finds that training improves the
 # inversions of early layers, not of late ones.
@@ -671,21 +689,21 @@ relu_table.round(3)
 # Back to the ResNets. Training changes what an embedding keeps, and what it keeps depends on what
 # the network was trained on. The small ResNet trained on noise with random labels learned its
 # training set by heart ({glue:text}`inv_noise_train_acc:.0f` % train accuracy; the one trained on
-# photographs reaches {glue:text}`inv_photos_acc:.0f` % on held-out crops). Two measurements
-# compare the three small networks. First, how well the blurred inversions of the grid above match
-# each network's embedding of the cat: blurred images are smooth, like photographs and unlike the
-# noise; we read the match both against the shifted cat ($m_g/m_s$) and against the size of the
-# embedding itself ($m_g/\|O(a)\|$), since networks differ in how much a small shift moves their
-# embedding. Second, inversions *without* blur, where nothing keeps the image smooth and each
-# network pulls it where its embedding leads; the **neighbour correlation** (the correlation
-# between adjacent pixels, `inversion.neighbour_correlation`) tells photograph-like images (close
-# to 1) from noise (close to 0). A white-noise start would leave noise of its own behind, so these
-# runs start from a *uniform gray* image: whatever texture the result has, descent put there. As a
-# control they also start from the cat plus white noise (standard deviation
-# {glue:text}`inv_control_noise`): a network whose embedding registers the noise removes it.
+# {glue:text}`inv_natural_name` reaches {glue:text}`inv_photos_acc:.0f` % on held-out images). Two
+# measurements compare the three small networks. First, how well the blurred inversions of the grid
+# above match each network's embedding of the cat: blurred images are smooth, like photographs and
+# unlike the noise; we read the match both against the shifted cat ($m_g/m_s$) and against the size
+# of the embedding itself ($m_g/\|O(a)\|$), since networks differ in how much a small shift moves
+# their embedding. Second, inversions *without* blur, where nothing keeps the image smooth and each
+# network pulls it where its embedding leads; the **neighbour correlation** (the correlation between
+# adjacent pixels, `inversion.neighbour_correlation`) tells photograph-like images (close to 1) from
+# noise (close to 0). A white-noise start would leave noise of its own behind, so these runs start
+# from a *uniform gray* image: whatever texture the result has, descent put there. As a control they
+# also start from the cat plus white noise (standard deviation {glue:text}`inv_control_noise`): a
+# network whose embedding registers the noise removes it.
 
 # %%
-small_rows = ["small, untrained", "small, photos", "small, noise"]
+small_rows = ["small, untrained", trained_row, "small, noise"]
 free_stages = ["conv2", "conv3", "conv4"]
 CONTROL_NOISE = 0.1
 glue("inv_control_noise", CONTROL_NOISE)
@@ -780,28 +798,29 @@ glue("inv_target_nc", inversion.neighbour_correlation(cat))
 # %% [markdown]
 # <a id="claim-photos-mgms"></a>
 # Over conv3 to conv5, measured against the shifted cat, smooth images match the embedding of the
-# network trained on photographs best ($m_g/m_s$ {glue:text}`inv_photos_deep_mgms:.2f` on
+# network trained on natural images best ($m_g/m_s$ {glue:text}`inv_photos_deep_mgms:.2f` on
 # average; untrained {glue:text}`inv_untrained_deep_mgms:.2f`, trained on noise
 # {glue:text}`inv_noise_deep_mgms:.2f`).
 # <a id="claim-ranking-size"></a>Measured against the size of the embedding, the ranking
 # {glue:text}`inv_ranking_word`: $m_g/\|O(a)\|$ is {glue:text}`inv_photos_deep_mgo:.2f`,
-# {glue:text}`inv_untrained_deep_mgo:.2f` and {glue:text}`inv_noise_deep_mgo:.2f`. The photo-trained
-# network's embedding moves more under a small shift of the cat, which flatters $m_g/m_s$; which
-# network a smooth image "fits best" depends on the yardstick.
+# {glue:text}`inv_untrained_deep_mgo:.2f` and {glue:text}`inv_noise_deep_mgo:.2f`. The embedding
+# of the network trained on natural images moves more under a small shift of the cat, which
+# flatters $m_g/m_s$; which network a smooth image "fits best" depends on the yardstick.
 #
 # <a id="claim-noise-smoothness"></a>
 # Without blur, from a gray start, the generated images have a neighbour correlation of
-# {glue:text}`inv_photos_free_nc:.2f` for the photo-trained network,
+# {glue:text}`inv_photos_free_nc:.2f` for the network trained on natural images,
 # {glue:text}`inv_untrained_free_nc:.2f` for the untrained one and
 # {glue:text}`inv_noise_free_nc:.2f` for the noise-trained one (the cat:
 # {glue:text}`inv_target_nc:.2f`): the network trained on noise puts the least smooth texture into
 # the image ({glue:text}`inv_noise_rank_word`). From the cat plus noise (neighbour correlation
-# {glue:text}`inv_start_nc:.2f` at the start), the photo-trained network ends at
-# {glue:text}`inv_photos_control_nc:.2f`, the untrained one at {glue:text}`inv_untrained_control_nc:.2f`
-# and the noise-trained one at {glue:text}`inv_noise_control_nc:.2f`. With networks this small and
-# trained this briefly the differences are modest; the source saw the effect clearly in the middle
-# layers of a ResNet-50 trained on 10,000 noise images (the `full` profile trains on 10,000 noise
-# images with 100 classes).
+# {glue:text}`inv_start_nc:.2f` at the start), the network trained on natural images ends at
+# {glue:text}`inv_photos_control_nc:.2f`, the untrained one at
+# {glue:text}`inv_untrained_control_nc:.2f` and the noise-trained one at
+# {glue:text}`inv_noise_control_nc:.2f`. The source saw the effect clearly in the middle layers of
+# a ResNet-50 trained on 10,000 noise images; this small ResNet was trained on
+# {glue:text}`inv_noise_images` noise images in {glue:text}`inv_noise_classes` classes for
+# {glue:text}`inv_noise_epochs` epochs, so weigh the size of these differences accordingly.
 #
 # ## What we learned
 #
@@ -816,9 +835,10 @@ glue("inv_target_nc", inversion.neighbour_correlation(cat))
 #   and even an invertible square network is so badly conditioned that output-space neighbours
 #   are far apart in input space. ReLU networks need layers about twice as wide as their input.
 # - What an embedding keeps depends on the training data, but how much depends on the yardstick:
-#   against a shifted cat, smooth images match the photo-trained network's deep layers best;
-#   against the embedding's size the ranking {glue:text}`inv_ranking_word`. Without blur, the
-#   noise-trained network's inversions are {glue:text}`inv_noise_rank_word` in smoothness.
+#   against a shifted cat, smooth images match the deep layers of the network trained on
+#   natural images best; against the embedding's size the ranking
+#   {glue:text}`inv_ranking_word`. Without blur, the noise-trained network's inversions are
+#   {glue:text}`inv_noise_rank_word` in smoothness.
 #
 # ## Exercises
 #

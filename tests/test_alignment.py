@@ -101,3 +101,8 @@ def test_subspace_overlap_of_random_subspaces_averages_k_over_d():
         for _ in range(2000)
     ]
     assert np.mean(values) == pytest.approx(5 / 40, rel=0.05)
+
+
+def test_subspace_overlap_of_empty_subspaces_is_refused():
+    with pytest.raises(ValueError, match="no row"):
+        al.subspace_overlap(torch.zeros(0, 5), torch.zeros(0, 5))

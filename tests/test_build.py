@@ -303,15 +303,18 @@ def test_an_html_only_build_writes_the_table_of_parameters(book, executed, monke
     executes(book, executed)
     (book / "_config.yml").write_text("title: A\n")
     (book / "book").mkdir()
-    (book / "book" / "running.md").write_text(f"{build.PARAMETERS_MARKER}\n")
+    (book / "book" / "running.md").write_text(
+        f"{build.PARAMETERS_MARKER}\n{build.RECIPES_MARKER}\n"
+    )
     for module in (build.measurements, build.ledger, build.teaching):
         monkeypatch.setattr(module, "write_page", lambda root, page: None)
+    monkeypatch.setattr(build.recipes, "table", lambda root: "| recipes |")
     monkeypatch.setattr(build.teaching, "write_copies", lambda *args: {})
     monkeypatch.setattr(build, "run_command", lambda command, what: None)
     assert build.main(["--root", str(book), "--html-only"]) == 0
     staged = (book / "_build" / "stage" / "book" / "running.md").read_text()
-    assert "| `02_b` | `TOP` |" in staged
-    assert (book / "book" / "running.md").read_text() == f"{build.PARAMETERS_MARKER}\n"
+    assert "| `02_b` | `TOP` |" in staged and "| recipes |" in staged
+    assert build.RECIPES_MARKER not in staged
 
 
 def test_the_books_running_page_gets_the_table_of_parameters(tmp_path):

@@ -153,3 +153,14 @@ def test_with_classes_keeps_and_relabels():
     )
     with pytest.raises(ValueError, match="classes"):
         images.with_classes([3], "bad")
+
+
+def test_pad_adds_black_borders_before_standardizing():
+    plain = data.load("mnist5k", "train", normalize=False).x
+    padded = data.load("mnist5k", "train", normalize=False, pad=2).x
+    assert padded.shape[-2:] == (32, 32)
+    assert torch.equal(padded[..., 2:-2, 2:-2], plain) and padded[..., :2, :].abs().sum() == 0
+    standardized = data.load("mnist5k", "train", pad=2).x
+    assert abs(standardized.mean()) < 1e-4 and abs(standardized.std() - 1) < 1e-3
+    with pytest.raises(ValueError, match="pad must be"):
+        data.load("mnist5k", "train", pad=-1)

@@ -145,7 +145,7 @@ def test_gpu_jobs_start_only_where_a_gpu_runner_is_configured_and_time_out():
     gpu = [name for name, job in jobs.items() if "gpu" in job["runs-on"]]
     assert gpu == ["execute"]
     for name in gpu:
-        assert jobs[name]["needs"] == "gpu-runner" and jobs[name]["timeout-minutes"] <= 360
+        assert "gpu-runner" in jobs[name]["needs"] and jobs[name]["timeout-minutes"] <= 360
     guard = jobs["gpu-runner"]
     assert guard["runs-on"] == "ubuntu-latest" and guard["timeout-minutes"] <= 10
     script = " ".join(str(s) for s in guard["steps"])
@@ -249,7 +249,11 @@ def test_publishing_runs_one_gpu_job_per_chapter_then_builds_and_deploys():
     workflow = load("publish.yml")
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
     assert triggers["push"]["branches"] == ["main"] and "schedule" in triggers
+    dry_run = workflow["jobs"]["dry-run"]
+    assert dry_run["runs-on"] == "ubuntu-latest" and dry_run["timeout-minutes"] <= 30
+    assert "make dryrun" in [s.get("run") for s in dry_run["steps"]]
     execute = workflow["jobs"]["execute"]
+    assert "dry-run" in execute["needs"], "the GPU jobs wait for the dry run on a CPU"
     assert "gpu" in execute["runs-on"] and "self-hosted" in execute["runs-on"]
     assert execute["strategy"]["matrix"]["chapter"] == CHAPTERS
     runs = " ".join(s.get("run", "") for s in execute["steps"])

@@ -59,6 +59,8 @@ def subspace_overlap(a: torch.Tensor, b: torch.Tensor) -> float:
     _check_matrix(a, "a"), _check_matrix(b, "b")
     if a.shape != b.shape:
         raise ValueError(f"a and b differ in shape: {tuple(a.shape)}, {tuple(b.shape)}")
+    if a.shape[0] == 0:
+        raise ValueError("a and b have no row: the overlap of empty subspaces is undefined")
     return float(torch.linalg.matrix_norm(a.double() @ b.double().T) ** 2 / a.shape[0])
 
 

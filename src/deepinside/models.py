@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import standin
+
 
 def mlp(dims: Sequence[int]) -> nn.Sequential:
     """Flatten → [Linear → ReLU] × (len(dims) − 2) → Linear, without biases.
@@ -273,7 +275,8 @@ def pretrained(name: str, trained: bool = True) -> nn.Module:
     ``trained=False`` gives the same architecture at its random initialization.
 
     Weights are downloaded once into ``cache_root()/torch``; offline, this fails
-    within seconds and says what to do.
+    within seconds and says what to do. In the stand-in dry run (:mod:`deepinside.standin`)
+    every model is at its random initialization.
     """
     import torchvision
 
@@ -282,7 +285,7 @@ def pretrained(name: str, trained: bool = True) -> nn.Module:
 
     if name not in PRETRAINED:
         raise ValueError(f"unknown pretrained model {name!r}: choose one of {PRETRAINED}")
-    if not trained:
+    if not trained or standin.active():
         return torchvision.models.get_model(name, weights=None).eval()
     weights = torchvision.models.get_model_weights(name).DEFAULT
     hub = cache_root() / "torch"

@@ -5,10 +5,14 @@ overrides of its knobs) and its settings table become a :class:`Session`, with e
 checked against its declaration (:mod:`deepinside.parameters`), the profile's settings chosen
 (:func:`choose_profile`), every generator seeded (:func:`seed_everything`) and the device picked
 (:func:`pick_device`). A chapter checks the knobs it uses directly with :func:`check_knobs`.
+In the stand-in dry run (:mod:`deepinside.standin`) the `full` profile's settings shrink and
+the page says so first.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
 import random
 from collections.abc import Iterable, Mapping
@@ -19,9 +23,11 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from . import standin
 from .parameters import DEVICES, PROFILES, check, check_all
 
 CACHE_ENV = "DEEPINSIDE_CACHE"
+RECORD_ENV = "DEEPINSIDE_RECORD"  # a file: where the chapter's device and precision are written
 NO_PROGRESS_ENV = "DEEPINSIDE_NO_PROGRESS"
 
 T = TypeVar("T")
@@ -49,10 +55,37 @@ def start(
     an override by its upper-case name: ``epochs=EPOCHS`` as ``EPOCHS``.
     """
     check_all({"PROFILE": profile, "SEED": seed, "DEVICE": device})
+    if standin.active():
+        if profile != "full":
+            raise ValueError(
+                f"{standin.ENV}=1 dry-runs the full profile: run with PROFILE='full', "
+                f"or unset {standin.ENV} for PROFILE={profile!r}"
+            )
+        standin.announce()
     settings = choose_profile(profile, table, **overrides)
     check_all({name.upper(): value for name, value in overrides.items()})
     generator = seed_everything(seed)
-    return Session(profile, int(seed), pick_device(device), generator, settings)
+    session = Session(profile, int(seed), pick_device(device), generator, settings)
+    if os.environ.get(RECORD_ENV):
+        atexit.register(write_record, Path(os.environ[RECORD_ENV]), session.device)
+    return session
+
+
+def write_record(path: Path, device: torch.device) -> None:
+    """Write, as JSON, where the chapter ran: its device, whether a CUDA GPU was visible and
+    which, the precision of its training (:func:`deepinside.training.precision`) and the peak
+    GPU memory allocated (MB). The build asks for it with ``$DEEPINSIDE_RECORD`` (at exit)."""
+    from .training import precision
+
+    cuda = torch.cuda.is_available()
+    record = {
+        "device": device.type,
+        "cuda_visible": cuda,
+        "gpu": torch.cuda.get_device_name() if cuda else None,
+        "precision": precision(device.type),
+        "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20 if cuda else 0.0,
+    }
+    path.write_text(json.dumps(record))
 
 
 def check_knobs(**knobs: Any) -> None:
@@ -68,13 +101,16 @@ def choose_profile(
 
     ``overrides`` whose value is not ``None`` replace the profile's value, so a
     chapter can expose a knob as a papermill parameter defaulting to ``None``.
-    Unknown profiles and unknown knobs raise ``ValueError``.
+    Unknown profiles and unknown knobs raise ``ValueError``. In the stand-in dry run the
+    `full` profile's sizes shrink first (:func:`deepinside.standin.shrink`).
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown PROFILE {profile!r}: choose one of {PROFILES}")
     if profile not in settings:
         raise ValueError(f"this chapter defines no settings for PROFILE {profile!r}")
     chosen = dict(settings[profile])
+    if profile == "full" and standin.active():
+        chosen = standin.shrink(chosen)
     unknown = sorted(set(overrides) - set(chosen))
     if unknown:
         raise ValueError(f"unknown knob(s) {unknown}; known knobs: {sorted(chosen)}")

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import standin
 from .data import ImageSet
 from .models import conv_layers
 from .runtime import cache_root, progress
@@ -169,7 +170,7 @@ def trained(
         build, arguments, train_set, test_set, seed=seed, device=device, **train_kwargs
     )
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
-    path = cache_root() / "checkpoints" / f"{name}-{digest[:16]}.pt"
+    path = checkpoint_folder() / f"{name}-{digest[:16]}.pt"
 
     torch.manual_seed(seed)
     initial = build(**arguments)
@@ -198,6 +199,12 @@ def trained(
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     save_checkpoint(path, {"model": state, "history": history, "key": json.dumps(key)})
     return TrainedModel(model.eval(), initial.to(device).eval(), history)
+
+
+def checkpoint_folder() -> Path:
+    """Where checkpoints live: ``cache_root()/checkpoints``; the stand-in dry run's apart, in
+    ``cache_root()/standin-checkpoints``, so that neither is ever taken for the other."""
+    return cache_root() / ("standin-checkpoints" if standin.active() else "checkpoints")
 
 
 def checkpoint_key(

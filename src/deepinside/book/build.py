@@ -2,7 +2,7 @@
 
     python -m deepinside.book.build [--root .] [--profile quick|full] [--force]
         [--chapters 01_dimensionality ...] [--changed-since REF] [--param NAME=VALUE ...]
-        [--no-html | --html-only]
+        [--no-html | --html-only] [--standin]
 
 1. ``jupytext --sync`` every chapter listed in ``_toc.yml`` (``.py`` ↔ ``.ipynb``).
 2. Execute each chapter with papermill into ``_build/stage/chapters/`` with the profile's
@@ -12,11 +12,16 @@
    (:mod:`.fingerprints`). ``--force`` executes every chapter again. A failing cell stops the
    build, naming chapter and cell. Explorers draw their static figure (``DEEPINSIDE_STATIC=1``).
 3. Write the student and instructor copies (``_build/teaching``), the measurements page, the
-   claims ledger (:mod:`.ledger`) and the tables of the chapters' parameters (into the running
-   page, in place of its :data:`PARAMETERS_MARKER` line), and build
+   claims ledger (:mod:`.ledger`), the tables of the chapters' parameters and recipes (into
+   the running page, in place of its :data:`PARAMETERS_MARKER` and :data:`RECIPES_MARKER`
+   lines, :mod:`.recipes`), and build
    the staged book with Jupyter Book, strictly (warnings are errors) and without executing
    anything, into ``_build/html``. ``--html-only`` starts here, from chapters executed elsewhere.
 4. Print each chapter's run time and peak memory; merge them into ``_build/timings.json``.
+
+``--standin`` is the dry run of the `full` profile (:mod:`deepinside.standin`): every selected
+chapter executes its `full` code path with stand-in data and models, into a stage of its own
+(``_build/standin``), and must pass the checks of :mod:`.dryrun`; no HTML is built.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import argparse
 import difflib
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -32,11 +38,13 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
+import nbformat
 import yaml
 
 from .. import parameters as knobs
+from .. import standin
 from ..runtime import PROFILES
-from . import cells, colab, fingerprints, ledger, measurements, teaching
+from . import cells, colab, dryrun, fingerprints, ledger, measurements, recipes, teaching
 from .execute import BuildError, Run, execute, run_command, sync
 from .imports import module_graph, module_name
 from .toc import add_root_argument, toc_chapters
@@ -45,11 +53,14 @@ from .toc import add_root_argument, toc_chapters
 BUDGET_S = 180
 MEMORY_BUDGET_MB = 6144
 BOOK_BUDGET_S = 900
+# budget of the stand-in dry run of every chapter on a 2-core CPU
+DRY_RUN_BUDGET_S = 600
 # changes to these may change every chapter's output; changes to the tooling change none
 EVERYTHING = ("requirements.txt", "pyproject.toml", "_toc.yml", "_config.yml")
 TOOLING = "src/deepinside/book/"
 # the line of book/running.md that the staged copy has replaced by the parameters' tables
 PARAMETERS_MARKER = "<!-- the build writes the tables of every chapter's parameters here -->"
+RECIPES_MARKER = "<!-- the build writes the table of recipes here -->"
 
 
 def build_dir(root: Path) -> Path:
@@ -127,10 +138,12 @@ def execute_changed(
     force: bool = False,
     stage_dir: Path | None = None,
     reuse: tuple[Path, ...] = (),
+    standin_run: bool = False,
 ) -> Iterator[Run]:
     """Execute the chapters that are not up to date in ``stage_dir`` (default: the book's
     stage; all with ``force``), in order, yielding each run; a chapter's fingerprint is
-    recorded once it executed successfully. A chapter whose code is up to date gets its
+    recorded once it executed successfully (in a ``standin_run``, once it also passed the
+    checks of :func:`.dryrun.problems`). A chapter whose code is up to date gets its
     changed prose without executing; one executed from the same inputs in a stage of ``reuse``
     is copied from there."""
     stage_dir = stage_dir or fingerprints.stage(root)
@@ -148,9 +161,20 @@ def execute_changed(
         print(f"executing {chapter} ({parameters.get('PROFILE')}) ...", flush=True)
         fingerprints.record(stage_dir, chapter, None)  # stale until this execution succeeds
         run = execute(root, chapter, parameters, stage_dir)
+        if standin_run:
+            check_dry_run(stage_dir, chapter)
         fingerprints.record(stage_dir, chapter, value)
         print(f"  done in {run.seconds:.1f} s", flush=True)
         yield run
+
+
+def check_dry_run(stage_dir: Path, chapter: str) -> None:
+    """Raise :class:`BuildError` naming the chapter and each cell that fails a check of the
+    stand-in dry run (:func:`.dryrun.problems`)."""
+    notebook = nbformat.read(stage_dir / "chapters" / f"{chapter}.ipynb", as_version=4)
+    found = dryrun.problems(notebook)
+    if found:
+        raise BuildError(f"chapter {chapter}, dry run of `full`:\n  " + "\n  ".join(found))
 
 
 def parameters_table(root: Path) -> str:
@@ -165,12 +189,18 @@ def parameters_table(root: Path) -> str:
         raise BuildError(f"the table of parameters: {error}") from error
 
 
+def write_generated(page: Path, marker: str, text: str) -> None:
+    """Replace the line ``marker`` of ``page`` by ``text``."""
+    content = page.read_text()
+    if marker not in content.splitlines():
+        raise BuildError(f"{page.name} has no line {marker!r} for what the build writes there")
+    page.write_text(content.replace(marker, text.rstrip("\n")))
+
+
 def write_parameters(root: Path, page: Path) -> None:
-    """Replace the :data:`PARAMETERS_MARKER` line of ``page`` by :func:`parameters_table`."""
-    text = page.read_text()
-    if PARAMETERS_MARKER not in text.splitlines():
-        raise BuildError(f"{page.name} has no line {PARAMETERS_MARKER!r} for the parameters")
-    page.write_text(text.replace(PARAMETERS_MARKER, parameters_table(root).rstrip("\n")))
+    """Write :func:`parameters_table` in place of the :data:`PARAMETERS_MARKER` line of
+    ``page``."""
+    write_generated(page, PARAMETERS_MARKER, parameters_table(root))
 
 
 def build_html(root: Path) -> Path:
@@ -182,6 +212,7 @@ def build_html(root: Path) -> Path:
     measurements.write_page(root, stage / "book" / "measurements.md")
     ledger.write_page(root, stage / "book" / "ledger.md")
     write_parameters(root, stage / "book" / "running.md")
+    write_generated(stage / "book" / "running.md", RECIPES_MARKER, recipes.table(root))
     chapters = [root / "chapters" / f"{c}.ipynb" for c in toc_chapters(root)]
     for staged in (stage / "chapters" / c.name for c in chapters):
         if staged.exists():  # the site serves its own badge image: it works offline
@@ -295,6 +326,14 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build the HTML from the chapters already executed in _build/stage",
     )
+    parser.add_argument(
+        "--standin",
+        nargs="?",
+        const="dry",
+        choices=("dry", "full-size"),
+        help="the full profile with stand-in data and models, no HTML: its dry run (tiny "
+        "sizes, into _build/standin) or, with full-size, at the real sizes (its cost)",
+    )
     return parser
 
 
@@ -372,14 +411,23 @@ def html(root: Path, chapters: list[str]) -> Path:
     return build_html(root)
 
 
-def summary(root: Path, runs: list[Run], chapters: list[str], profile: str) -> None:
-    """Record and print the run times, then how many chapters executed."""
-    if any(not r.cached for r in runs):
+def summary(
+    root: Path, runs: list[Run], chapters: list[str], profile: str, stand_in: Path | None = None
+) -> None:
+    """Record and print the run times, then how many chapters executed. A stand-in run's are
+    not the book's: they go to ``runs.json`` in its stage ``stand_in`` (a dry run is held to
+    :data:`DRY_RUN_BUDGET_S`)."""
+    executed = [r for r in runs if not r.cached]
+    if executed and stand_in is None:
         record_timings(root, runs, chapters, profile)
+    elif executed:
+        dryrun.record_runs(stand_in, [asdict(r) for r in executed])
     if runs:
-        print("\n" + report(runs, budgets=profile == "quick"))
-    executed = sum(not r.cached for r in runs)
-    print(f"{executed} chapter(s) executed, {len(runs) - executed} up to date")
+        print("\n" + report(runs, budgets=profile == "quick" and stand_in is None))
+    seconds = sum(r.seconds for r in executed)
+    if stand_in == dryrun.stage(root, "dry") and seconds > DRY_RUN_BUDGET_S:
+        print(f"WARNING: the dry run took {seconds:.0f} s, over its {DRY_RUN_BUDGET_S} s budget")
+    print(f"{len(executed)} chapter(s) executed, {len(runs) - len(executed)} up to date")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -389,28 +437,36 @@ def main(argv: list[str] | None = None) -> int:
     chapters = toc_chapters(root)
     selected = selection(root, args, cli, chapters)
     parameters = parameters_of(args, cli)
+    if args.standin and args.html_only:
+        cli.error("--standin executes chapters and builds no HTML: drop --html-only")
+    if args.standin:  # the full profile, with stand-ins, in a stage of its own
+        os.environ[standin.ENV] = "1" if args.standin == "dry" else "full-size"
+        parameters["PROFILE"] = "full"
     try:  # before anything executes; --param PROFILE=... may replace --profile
         check_parameters(root, selected, {k: v for k, v in parameters.items() if k != "PROFILE"})
         knobs.check("PROFILE", parameters["PROFILE"])
     except (TypeError, ValueError) as error:
         cli.error(str(error))
     runs: list[Run] = []
+    stage_dir = dryrun.stage(root, args.standin) if args.standin else None
     try:
         print(f"syncing {len(chapters)} chapter pair(s)", flush=True)
         sync(root, chapters)
         cells.fix(root)  # metadata derived from the text: a re-created cell gets it again
         if not args.html_only:
-            for run in execute_changed(root, selected, parameters, args.force):
+            for run in execute_changed(
+                root, selected, parameters, args.force, stage_dir, standin_run=bool(args.standin)
+            ):
                 runs.append(run)  # one by one: a failure keeps the runs before it
-        if not args.no_html:
+        if not (args.no_html or args.standin):
             book = html(root, chapters)
     except BuildError as error:
         print(f"\nBUILD FAILED: {error}", file=sys.stderr)
         return 1
     finally:
         if not args.html_only:
-            summary(root, runs, chapters, args.profile)
-    if not args.no_html:
+            summary(root, runs, chapters, str(parameters["PROFILE"]), stage_dir)
+    if not (args.no_html or args.standin):
         print(f"\nThe book is built: open {book / 'index.html'}")
     return 0
 

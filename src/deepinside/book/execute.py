@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 
 from ..interactive import STATIC_ENV
-from ..runtime import NO_PROGRESS_ENV
+from ..runtime import NO_PROGRESS_ENV, RECORD_ENV
 from . import fingerprints
 
 
@@ -32,6 +32,9 @@ class Run:
     cached: bool = False  # up to date, not executed: its last measurement
     profile: str = ""
     date: str = ""
+    device: str = ""  # where the chapter ran, its training precision, its peak GPU memory
+    precision: str = ""
+    peak_gpu_mb: float = 0.0
 
 
 class BuildError(RuntimeError):
@@ -68,9 +71,12 @@ def execute(
     ]
     for name, value in parameters.items():
         command += ["-y", f"{name}: {json.dumps(value)}"]
+    record = target.with_suffix(".run.json")
+    record.unlink(missing_ok=True)
     env = dict(
         os.environ,
         **{NO_PROGRESS_ENV: "1", STATIC_ENV: "1", "PYTHONWARNINGS": "ignore::DeprecationWarning"},
+        **{RECORD_ENV: str(record)},
     )
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -87,6 +93,24 @@ def execute(
     if not run.ok:
         raise BuildError(f"chapter {chapter} failed: {_failing_cell(target) or output[-3000:]}")
     _hide_injected_parameters(target)
+    return _where_it_ran(run, record, str(parameters.get("DEVICE", "auto")))
+
+
+def _where_it_ran(run: Run, record: Path, device: str) -> Run:
+    """``run`` with its device, precision and peak GPU memory (the chapter's record, see
+    :func:`deepinside.runtime.write_record`); a :class:`BuildError` if it fell back to the CPU
+    while a CUDA GPU was visible and ``device`` was not "cpu"."""
+    try:
+        facts = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return run
+    run.device, run.precision = facts["device"], facts["precision"]
+    run.peak_gpu_mb = facts["peak_gpu_mb"]
+    if facts["cuda_visible"] and device != "cpu" and (run.device != "cuda" or not run.peak_gpu_mb):
+        raise BuildError(
+            f"chapter {run.chapter} ran on the {run.device} although {facts['gpu']} is visible "
+            f"(DEVICE={device!r}): something fell back to the CPU"
+        )
     return run
 
 

@@ -1,0 +1,238 @@
+"""The stand-in dry run of the `full` profile: its code path, end to end, on a CPU in minutes.
+
+With ``DEEPINSIDE_STANDIN=1`` in the environment (what ``python -m deepinside.book.build
+--standin`` sets), a chapter run with ``PROFILE = "full"`` executes the real `full` code path:
+its settings table, model builders, training, measurements, figures, glue and prose. Only
+what needs a download or a GPU's hours is replaced:
+
+- every public dataset by a **stand-in** with its real image shape, channels, class count
+  and splits (:func:`dataset`): MNIST by the offline digits, the colour sets by crops of the
+  bundled photographs, :data:`IMAGES` images per split;
+- every ImageNet-pretrained model by its architecture at random initialization;
+- sizes, epochs and step counts by the small values of :data:`SHRINK` (:func:`shrink`).
+
+With ``DEEPINSIDE_STANDIN=full-size`` (``build --standin full-size``) the stand-ins have the
+real datasets' sizes and nothing shrinks: the `full` profile's cost, measured offline.
+
+Nothing of it can pass for a real result: the page opens with a banner (:func:`announce`),
+every printed line starts with :data:`MARK`, every figure carries it (:func:`mark_figures`),
+and checkpoints live in a folder of their own (:func:`checkpoint_folder`). A figure with an
+empty panel prints :data:`EMPTY_FIGURE` on the standard error, which fails the dry run.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import os
+import sys
+from typing import Any
+
+import numpy as np
+import torch
+
+ENV = "DEEPINSIDE_STANDIN"
+MARK = "[stand-in]"
+EMPTY_FIGURE = "deepinside: empty figure"
+# name -> (channels, side, classes, real train and test sizes) of the public datasets
+SHAPES = {
+    "mnist": (1, 28, 10, (60000, 10000)),
+    "cifar10": (3, 32, 10, (50000, 10000)),
+    "cifar100": (3, 32, 100, (50000, 10000)),
+    "svhn": (3, 32, 10, (73257, 26032)),
+}
+IMAGES = {"train": 300, "test": 200}  # per split, every stand-in dataset of the dry run
+# the dry run's values of the knobs that set the cost of a chapter; the others are `full`'s
+SHRINK: dict[str, Any] = {
+    "epochs": 1,
+    "random_label_epochs": 1,
+    "cnn_epochs": 1,
+    "noise_epochs": 1,
+    "noise_images": 200,
+    "linear_images": 200,
+    "linear_steps": 30,
+    "linear_checkpoints": [3, 10, 30],
+    "digits_images": 400,
+    "rotations": 2,
+    "agop_images": 16,
+    "iterations": 1,
+    "bars_sizes": {"train": 60, "val": 30, "test": 60},
+    "digits_sizes": {"train": 60, "val": 30, "test": 60},
+    "benchmark_sizes": {"train": 60, "val": 30, "test": 60},
+    "steps": 4,
+    "deep_steps": 4,
+    "mlp_steps": 20,
+    "relu_steps": 20,
+    "perturb_draws": 2,
+}
+BANNER = (
+    "**Stand-in dry run.** This page executed the `full` profile's code with stand-ins: "
+    "offline images in place of the public datasets, randomly initialized networks in place "
+    "of the pretrained ones, and tiny sizes and epochs. Its numbers test the code; they are "
+    "not results, and no claim is checked on them."
+)
+
+
+def _mode() -> str:
+    value = os.environ.get(ENV, "")
+    if value not in ("", "0", "1", "full-size"):
+        raise ValueError(
+            f"{ENV} must be 1 (dry run with stand-ins), full-size (stand-ins at the real "
+            f"sizes) or 0/unset, got {value!r}"
+        )
+    return value
+
+
+def active() -> bool:
+    """Whether stand-ins replace the public data and models (``DEEPINSIDE_STANDIN`` is 1 or
+    full-size)."""
+    return _mode() in ("1", "full-size")
+
+
+def full_size() -> bool:
+    """Whether the stand-ins have the real sizes and nothing shrinks (``full-size``)."""
+    return _mode() == "full-size"
+
+
+def shrink(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with each knob of :data:`SHRINK` it has at the dry run's value (a size
+    only ever shrinks: a `full` value below the stand-in's stays); unchanged at full size."""
+    if full_size():
+        return dict(settings)
+    return {k: _smaller(v, SHRINK[k]) if k in SHRINK else v for k, v in settings.items()}
+
+
+def _smaller(value: Any, small: Any) -> Any:
+    if isinstance(value, int) and isinstance(small, int):
+        return min(value, small)
+    return small
+
+
+def dataset(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
+    """A stand-in for the public dataset ``name``: pixels in [0, 1] of its real shape and its
+    class count, :data:`IMAGES` per split (the real count at full size). MNIST's are the
+    offline digits (repeated as needed); the colour sets' are 32-pixel crops of the bundled
+    photographs, classes cycling over photographs (and, past ten classes, over crops of one
+    photograph), train and test from disjoint pixels."""
+    channels, side, classes, real = SHAPES[name]
+    counts = dict(zip(("train", "test"), real)) if full_size() else IMAGES
+    count = counts[split]
+    if name == "mnist":
+        from .data import _mnist5k
+
+        x, y, _ = _mnist5k(split)
+    else:
+        from .data import PHOTOS, SPLITS, _photos
+
+        per_photo = -(-max(counts.values()) // len(PHOTOS))
+        x, y, _ = _photos(split, side, (per_photo,) * len(SPLITS))
+    order = cycling(y).repeat(-(-count // len(y)))  # each image as often as needed
+    x, y = x[order], y[order]
+    sources = int(y.max()) + 1
+    if classes > sources:  # more classes than sources: each round over them is a new class
+        y = (y + sources * (torch.arange(len(y)) // sources)) % classes
+    return x[:count], y[:count], tuple(f"{name} class {c}" for c in range(classes))
+
+
+def cycling(y: torch.Tensor) -> torch.Tensor:
+    """An order of labels ``y`` that cycles over the classes: the first of each class, then
+    the second of each, and so on (each class in its original order)."""
+    by_class = torch.argsort(y, stable=True)
+    rank = torch.empty_like(by_class)
+    counts = torch.bincount(y)
+    starts = torch.cumsum(counts, 0) - counts
+    rank[by_class] = torch.arange(len(y)) - starts[y[by_class]]
+    return torch.argsort(rank * len(counts) + y, stable=True)
+
+
+def announce() -> None:
+    """Show the stand-in banner, print-mark every line and mark every figure (IPython only)."""
+    mark_prints()
+    mark_figures()
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        display(Markdown(BANNER), metadata={"deepinside": {"standin": True}})
+
+
+@functools.cache
+def mark_prints() -> None:
+    """Start every line that ``print`` writes to the screen with :data:`MARK`."""
+    original = builtins.print
+
+    def marked(*args: Any, sep: str | None = " ", end: str | None = "\n", **kwargs: Any) -> None:
+        if kwargs.get("file") not in (None, sys.stdout, sys.stderr):
+            return original(*args, sep=sep, end=end, **kwargs)
+        text = (" " if sep is None else sep).join(map(str, args))
+        original("\n".join(f"{MARK} {line}" for line in text.split("\n")), end=end, **kwargs)
+
+    builtins.print = marked
+
+
+@functools.cache
+def mark_figures() -> None:
+    """Write :data:`MARK` across every figure drawn, and report an empty one
+    (:func:`empty_panels`) on the standard error."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    original = FigureCanvasBase.print_figure
+
+    def marked(self: FigureCanvasBase, *args: Any, **kwargs: Any) -> Any:
+        figure = self.figure
+        if not getattr(figure, "_standin_marked", False):
+            figure._standin_marked = True
+            for problem in empty_panels(figure):
+                sys.stderr.write(f"{EMPTY_FIGURE}: {problem}\n")
+            figure.text(0.5, 0.5, "STAND-IN", ha="center", va="center", rotation=25,
+                        fontsize=48, color="red", alpha=0.25, zorder=1000)  # fmt: skip
+        return original(self, *args, **kwargs)
+
+    FigureCanvasBase.print_figure = marked
+
+
+def empty_panels(figure: Any) -> list[str]:
+    """What is empty in a matplotlib ``figure``: no panel at all, a visible panel with axes
+    that draws nothing finite, or a labelled line (one in a legend) or an image whose values
+    are all NaN or infinite."""
+    panels = [ax for ax in figure.get_axes() if ax.get_visible()]
+    if not panels:
+        return ["the figure has no panel"]
+    problems = []
+    for number, ax in enumerate(panels, start=1):
+        name = repr(ax.get_title() or ax.get_ylabel() or f"panel {number}")
+        blank_lines = [line for line in ax.get_lines() if not _finite(line.get_ydata())]
+        blank_images = [image for image in ax.get_images() if not _finite(image.get_array())]
+        drawn = (
+            len(ax.get_lines()) > len(blank_lines)
+            or len(ax.get_images()) > len(blank_images)
+            or ax.collections
+            or ax.patches
+        )
+        if ax.axison and not drawn:
+            problems.append(f"{name} draws nothing")
+            continue
+        problems += [
+            f"{name}: the line {line.get_label()!r} has no finite value"
+            for line in blank_lines
+            if not line.get_label().startswith("_")
+        ]
+        problems += [f"{name}: an image has no finite value" for _ in blank_images]
+    return problems
+
+
+def _finite(values: Any) -> bool:
+    """Whether ``values`` hold a finite number (an empty sequence holds none)."""
+    array = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
+    return bool(np.isfinite(array).any())
+
+
+def is_standin(notebook: Any) -> bool:
+    """Whether an executed notebook (nbformat) ran with stand-ins: it shows the banner."""
+    return any(
+        out.get("metadata", {}).get("deepinside", {}).get("standin")
+        for cell in notebook.cells
+        for out in cell.get("outputs", [])
+    )
