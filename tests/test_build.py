@@ -304,7 +304,7 @@ def test_an_html_only_build_writes_the_table_of_parameters(book, executed, monke
     (book / "_config.yml").write_text("title: A\n")
     (book / "book").mkdir()
     (book / "book" / "running.md").write_text(
-        f"{build.PARAMETERS_MARKER}\n{build.RECIPES_MARKER}\n"
+        f"{build.PARAMETERS_MARKER}\n{build.RECIPES_MARKER}\n{build.COST_MARKER}\n"
     )
     for module in (build.measurements, build.ledger, build.teaching):
         monkeypatch.setattr(module, "write_page", lambda root, page: None)

@@ -42,6 +42,7 @@ SHAPES = {
     "svhn": (3, 32, 10, (73257, 26032)),
 }
 IMAGES = {"train": 300, "test": 200}  # per split, every stand-in dataset of the dry run
+SCALE_ENV = "DEEPINSIDE_STANDIN_SCALE"  # a whole number: the dry run with that many times IMAGES
 # the dry run's values of the knobs that set the cost of a chapter; the others are `full`'s
 SHRINK: dict[str, Any] = {
     "epochs": 1,
@@ -115,7 +116,7 @@ def dataset(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor, tuple[st
     photographs, classes cycling over photographs (and, past ten classes, over crops of one
     photograph), train and test from disjoint pixels."""
     channels, side, classes, real = SHAPES[name]
-    counts = dict(zip(("train", "test"), real)) if full_size() else IMAGES
+    counts = dict(zip(("train", "test"), real)) if full_size() else _scaled(IMAGES)
     count = counts[split]
     if name == "mnist":
         from .data import _mnist5k
@@ -132,6 +133,13 @@ def dataset(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor, tuple[st
     if classes > sources:  # more classes than sources: each round over them is a new class
         y = (y + sources * (torch.arange(len(y)) // sources)) % classes
     return x[:count], y[:count], tuple(f"{name} class {c}" for c in range(classes))
+
+
+def _scaled(counts: dict[str, int]) -> dict[str, int]:
+    value = os.environ.get(SCALE_ENV, "1")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{SCALE_ENV} must be a whole number from 1, got {value!r}")
+    return {split: count * int(value) for split, count in counts.items()}
 
 
 def cycling(y: torch.Tensor) -> torch.Tensor:

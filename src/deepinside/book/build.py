@@ -14,7 +14,7 @@
 3. Write the student and instructor copies (``_build/teaching``), the measurements page, the
    claims ledger (:mod:`.ledger`), the tables of the chapters' parameters and recipes (into
    the running page, in place of its :data:`PARAMETERS_MARKER` and :data:`RECIPES_MARKER`
-   lines, :mod:`.recipes`), and build
+   lines, :mod:`.recipes`), the table of the full profile's cost (:mod:`.cost`), and build
    the staged book with Jupyter Book, strictly (warnings are errors) and without executing
    anything, into ``_build/html``. ``--html-only`` starts here, from chapters executed elsewhere.
 4. Print each chapter's run time and peak memory; merge them into ``_build/timings.json``.
@@ -44,7 +44,7 @@ import yaml
 from .. import parameters as knobs
 from .. import standin
 from ..runtime import PROFILES
-from . import cells, colab, dryrun, fingerprints, ledger, measurements, recipes, teaching
+from . import cells, colab, cost, dryrun, fingerprints, ledger, measurements, recipes, teaching
 from .execute import BuildError, Run, execute, run_command, sync
 from .imports import module_graph, module_name
 from .toc import add_root_argument, toc_chapters
@@ -61,6 +61,7 @@ TOOLING = "src/deepinside/book/"
 # the line of book/running.md that the staged copy has replaced by the parameters' tables
 PARAMETERS_MARKER = "<!-- the build writes the tables of every chapter's parameters here -->"
 RECIPES_MARKER = "<!-- the build writes the table of recipes here -->"
+COST_MARKER = "<!-- the build writes the table of the full profile's cost here -->"
 
 
 def build_dir(root: Path) -> Path:
@@ -213,6 +214,7 @@ def build_html(root: Path) -> Path:
     ledger.write_page(root, stage / "book" / "ledger.md")
     write_parameters(root, stage / "book" / "running.md")
     write_generated(stage / "book" / "running.md", RECIPES_MARKER, recipes.table(root))
+    write_generated(stage / "book" / "running.md", COST_MARKER, cost.table(root))
     chapters = [root / "chapters" / f"{c}.ipynb" for c in toc_chapters(root)]
     for staged in (stage / "chapters" / c.name for c in chapters):
         if staged.exists():  # the site serves its own badge image: it works offline
