@@ -60,6 +60,8 @@ DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
 EPOCHS = None  # training epochs of every network (None: the profile's value)
 
 # %%
+import itertools
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -92,12 +94,12 @@ SETTINGS = {
               "natural": [{"dataset": "photos", "classes": [0, 2, 4, 6, 8], "name": "photos A"},
                           {"dataset": "photos", "classes": [1, 3, 5, 7, 9], "name": "photos B"}],
               "digits": "mnist5k", "digits_pad": 0, "digits_images": 2000, "filters": 3, "filter_sweep": [1, 3, 5],
-              "epochs": 8, "lr": 1e-3, "batch_size": 128, "rotations": 10},
+              "epochs": 8, "lr": 1e-3, "batch_size": 128, "rotations": 10, "compared_layers": None},
     "full": {"config": setups.VGG11,
              "natural": [{"dataset": "cifar10", "classes": None, "name": "cifar10"},
                          {"dataset": "cifar100", "classes": None, "name": "cifar100"}],
              "digits": "mnist", "digits_pad": 2, "digits_images": 20000, "filters": 3, "filter_sweep": [1, 2, 3, 5, 9],
-             "epochs": 30, "lr": 1e-3, "batch_size": 128, "rotations": 10},
+             "epochs": 30, "lr": 1e-3, "batch_size": 128, "rotations": 10, "compared_layers": None},
 }  # fmt: skip
 session = runtime.start(PROFILE, SEED, DEVICE, SETTINGS, epochs=EPOCHS)
 settings, device, generator = session.settings, session.device, session.generator
@@ -367,8 +369,9 @@ for label, net in progress(list(nets.items())[1:], "aligning"):
         )
         for centered in (False, True)
     }
+    layers = zip(reference_cov, learned_covariances(net), crosses[False], crosses[True])
     for layer, (c_ref, c_other, xc, xc_centered) in enumerate(
-        zip(reference_cov, learned_covariances(net), crosses[False], crosses[True]), start=1
+        itertools.islice(layers, settings["compared_layers"]), start=1
     ):
         sim, base, spread = aligned_similarity(xc, c_ref, c_other)
         rows.append(

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from deepinside import setups, standin
+from deepinside import data, setups, standin
 from deepinside.book import cost
 
 
@@ -47,18 +47,18 @@ def test_a_full_size_run_off_the_gpu_is_not_a_measurement(tmp_path, monkeypatch)
 def test_the_scale_multiplies_the_stand_in_images(monkeypatch):
     monkeypatch.setenv(standin.ENV, "1")
     monkeypatch.setenv(standin.SCALE_ENV, "2")
-    x, y, _ = standin.dataset("cifar10", "test")
+    x, y, _ = data.stand_in("cifar10", "test")
     assert len(y) == 2 * standin.IMAGES["test"]
     monkeypatch.setenv(standin.SCALE_ENV, "0")
     with pytest.raises(ValueError, match="whole number from 1"):
-        standin.dataset("cifar10", "test")
+        data.stand_in("cifar10", "test")
 
 
 def test_at_full_size_the_stand_ins_have_the_real_sizes_and_nothing_shrinks(monkeypatch):
     monkeypatch.setenv(standin.ENV, "full-size")
     assert standin.active() and standin.full_size()
     assert standin.shrink({"epochs": 30}) == {"epochs": 30}
-    x, y, _ = standin.dataset("mnist", "test")
+    x, y, _ = data.stand_in("mnist", "test")
     assert x.shape == (10000, 1, 28, 28) and torch_bincount_equal(y)
 
 

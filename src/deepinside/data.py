@@ -164,16 +164,16 @@ def channel_stats(
 
 @functools.lru_cache(maxsize=8)
 def _raw(
-    name: str, split: str, gray: bool, crop: int, crops_per_photo: tuple[int, int], stand_in: bool
+    name: str, split: str, gray: bool, crop: int, crops_per_photo: tuple[int, int], substitute: bool
 ) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
-    """Pixels in [0, 1] and labels, read once per session (a public set's ``stand_in``
-    instead in the dry run)."""
+    """Pixels in [0, 1] and labels, read once per session (with ``substitute``, a public
+    set's :func:`stand_in`)."""
     if name == "mnist5k":
         x, y, classes = _mnist5k(split)
     elif name == "photos":
         x, y, classes = _photos(split, crop, crops_per_photo)
-    elif stand_in:
-        x, y, classes = standin.dataset(name, split)
+    elif substitute:
+        x, y, classes = stand_in(name, split)
     else:
         x, y, classes = _torchvision(name, split)
     return (_to_gray(x) if gray else x), y, classes
@@ -259,6 +259,28 @@ def crop_positions(
     if hi < lo or height < crop:
         raise ValueError(f"a {height}x{width} photo is too small for {crop}-pixel crops")
     return rng.integers(0, height - crop + 1, size=count), rng.integers(lo, hi + 1, size=count)
+
+
+def stand_in(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
+    """The stand-in of the public dataset ``name`` (:mod:`deepinside.standin`): pixels in
+    [0, 1] of its real shape and its class count, :func:`standin.image_counts` per split.
+    MNIST's are the offline digits (repeated as needed); the colour sets' are crops of the
+    bundled photographs, classes cycling over photographs (and, past ten classes, over crops
+    of one photograph), train and test from disjoint pixels."""
+    _, side, classes, _ = standin.SHAPES[name]
+    counts = standin.image_counts(name)
+    if name == "mnist":
+        x, y, _ = _mnist5k(split)
+    else:
+        per_photo = -(-max(counts.values()) // len(PHOTOS))
+        x, y, _ = _photos(split, side, (per_photo,) * len(SPLITS))
+    count = counts[split]
+    order = standin.cycling(y).repeat(-(-count // len(y)))  # each image as often as needed
+    x, y = x[order], y[order]
+    sources = int(y.max()) + 1
+    if classes > sources:  # more classes than sources: each round over them is a new class
+        y = (y + sources * (torch.arange(len(y)) // sources)) % classes
+    return x[:count], y[:count], tuple(f"{name} class {c}" for c in range(classes))
 
 
 def _torchvision(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:

@@ -73,10 +73,8 @@ def start(
 
 def write_record(path: Path, device: torch.device) -> None:
     """Write, as JSON, where the chapter ran: its device, whether a CUDA GPU was visible and
-    which, the precision of its training (:func:`deepinside.training.precision`) and the peak
+    which, the precision of its training (:func:`precision`) and the peak
     GPU memory allocated (MB). The build asks for it with ``$DEEPINSIDE_RECORD`` (at exit)."""
-    from .training import precision
-
     cuda = torch.cuda.is_available()
     record = {
         "device": device.type,
@@ -142,6 +140,24 @@ def pick_device(device: str = "auto") -> torch.device:
     if device == "mps" and not torch.backends.mps.is_available():
         raise ValueError("DEVICE='mps' but MPS is not available; use DEVICE='auto' or 'cpu'")
     return torch.device(device)
+
+
+def native_bfloat16() -> bool:
+    """Whether the CUDA GPU computes in bfloat16 natively (Ampere or newer; not a T4)."""
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
+
+
+def precision(device_kind: str, mixed_precision: bool | None = None) -> str:
+    """The precision of the forward pass: "bfloat16" or "float16" (autocast) or "float32".
+
+    Mixed precision is on by default on CUDA only (``mixed_precision=None``): bfloat16 where
+    the GPU supports it natively, else float16 with a gradient scaler. On the CPU or MPS,
+    ``mixed_precision=True`` gives bfloat16."""
+    if mixed_precision is None:
+        mixed_precision = device_kind == "cuda"
+    if not mixed_precision:
+        return "float32"
+    return "float16" if device_kind == "cuda" and not native_bfloat16() else "bfloat16"
 
 
 def cache_root() -> Path:

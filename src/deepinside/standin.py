@@ -6,8 +6,8 @@ its settings table, model builders, training, measurements, figures, glue and pr
 what needs a download or a GPU's hours is replaced:
 
 - every public dataset by a **stand-in** with its real image shape, channels, class count
-  and splits (:func:`dataset`): MNIST by the offline digits, the colour sets by crops of the
-  bundled photographs, :data:`IMAGES` images per split;
+  and splits (:func:`deepinside.data.stand_in`): MNIST by the offline digits, the colour sets
+  by crops of the bundled photographs, :data:`IMAGES` images per split;
 - every ImageNet-pretrained model by its architecture at random initialization;
 - sizes, epochs and step counts by the small values of :data:`SHRINK` (:func:`shrink`).
 
@@ -55,6 +55,7 @@ SHRINK: dict[str, Any] = {
     "linear_checkpoints": [3, 10, 30],
     "digits_images": 400,
     "rotations": 2,
+    "compared_layers": 3,  # Chapter 6: VGG-11's deep layers give 3072 × 3072 covariances
     "agop_images": 16,
     "iterations": 1,
     "bars_sizes": {"train": 60, "val": 30, "test": 60},
@@ -109,30 +110,10 @@ def _smaller(value: Any, small: Any) -> Any:
     return small
 
 
-def dataset(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
-    """A stand-in for the public dataset ``name``: pixels in [0, 1] of its real shape and its
-    class count, :data:`IMAGES` per split (the real count at full size). MNIST's are the
-    offline digits (repeated as needed); the colour sets' are 32-pixel crops of the bundled
-    photographs, classes cycling over photographs (and, past ten classes, over crops of one
-    photograph), train and test from disjoint pixels."""
-    channels, side, classes, real = SHAPES[name]
-    counts = dict(zip(("train", "test"), real)) if full_size() else _scaled(IMAGES)
-    count = counts[split]
-    if name == "mnist":
-        from .data import _mnist5k
-
-        x, y, _ = _mnist5k(split)
-    else:
-        from .data import PHOTOS, SPLITS, _photos
-
-        per_photo = -(-max(counts.values()) // len(PHOTOS))
-        x, y, _ = _photos(split, side, (per_photo,) * len(SPLITS))
-    order = cycling(y).repeat(-(-count // len(y)))  # each image as often as needed
-    x, y = x[order], y[order]
-    sources = int(y.max()) + 1
-    if classes > sources:  # more classes than sources: each round over them is a new class
-        y = (y + sources * (torch.arange(len(y)) // sources)) % classes
-    return x[:count], y[:count], tuple(f"{name} class {c}" for c in range(classes))
+def image_counts(name: str) -> dict[str, int]:
+    """How many images each split of the stand-in of ``name`` has: :data:`IMAGES` (times
+    ``$DEEPINSIDE_STANDIN_SCALE``), or the real dataset's at full size."""
+    return dict(zip(("train", "test"), SHAPES[name][3])) if full_size() else _scaled(IMAGES)
 
 
 def _scaled(counts: dict[str, int]) -> dict[str, int]:

@@ -26,7 +26,7 @@ from torch import nn
 from . import standin
 from .data import ImageSet
 from .models import conv_layers
-from .runtime import cache_root, progress
+from .runtime import cache_root, precision, progress
 
 CHECKPOINT_VERSION = 2  # bump when training code changes what a key produces
 OPTIMIZERS = ("sgd", "adam")
@@ -66,24 +66,6 @@ def accuracy(
     for x, y in images.loader(batch_size):
         correct += (model(x.to(device)).argmax(-1).cpu() == y).sum().item()
     return 100.0 * correct / len(images)
-
-
-def native_bfloat16() -> bool:
-    """Whether the CUDA GPU computes in bfloat16 natively (Ampere or newer; not a T4)."""
-    return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
-
-
-def precision(device_kind: str, mixed_precision: bool | None = None) -> str:
-    """The precision of the forward pass: "bfloat16" or "float16" (autocast) or "float32".
-
-    Mixed precision is on by default on CUDA only (``mixed_precision=None``): bfloat16 where
-    the GPU supports it natively, else float16 with a gradient scaler. On the CPU or MPS,
-    ``mixed_precision=True`` gives bfloat16."""
-    if mixed_precision is None:
-        mixed_precision = device_kind == "cuda"
-    if not mixed_precision:
-        return "float32"
-    return "float16" if device_kind == "cuda" and not native_bfloat16() else "bfloat16"
 
 
 def train(
