@@ -60,8 +60,6 @@ DEVICE = "auto"  # "auto", "cpu", "cuda" or "mps"
 EPOCHS = None  # training epochs of every network (None: the profile's value)
 
 # %%
-import itertools
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -334,8 +332,9 @@ glue("fact_probe", f"{data.TITLES[settings['natural'][0]['dataset']]}, test spli
 probe = data.load(settings["natural"][0]["dataset"], "test", gray=True)
 reference_label = next(iter(nets))
 reference = nets[reference_label]
-hidden = models.hidden_layers(reference.model)
-pointwise = models.pointwise_layers(reference.model)
+compared = settings["compared_layers"]  # the first layers compared (None: all)
+hidden = models.hidden_layers(reference.model)[:compared]
+pointwise = models.pointwise_layers(reference.model)[:compared]
 
 
 def learned_covariances(net):
@@ -369,9 +368,8 @@ for label, net in progress(list(nets.items())[1:], "aligning"):
         )
         for centered in (False, True)
     }
-    layers = zip(reference_cov, learned_covariances(net), crosses[False], crosses[True])
     for layer, (c_ref, c_other, xc, xc_centered) in enumerate(
-        itertools.islice(layers, settings["compared_layers"]), start=1
+        zip(reference_cov, learned_covariances(net), crosses[False], crosses[True]), start=1
     ):
         sim, base, spread = aligned_similarity(xc, c_ref, c_other)
         rows.append(
