@@ -254,7 +254,7 @@ def readable(text):
 def dry_run_of(chapter):
     path = dryrun.stage(ROOT) / "chapters" / f"{chapter}.ipynb"
     if not path.exists():
-        pytest.fail(f"{path} does not exist: run `make dryrun` (or `make test`) first")
+        pytest.skip(f"{chapter} has no dry run: run `make dryrun` first")
     return nbformat.read(path, as_version=4)
 
 
