@@ -26,7 +26,8 @@ from myst_nb.core.variables import format_plain_text
 from ..standin import EMPTY_FIGURE, is_standin
 from .cells import FIGURE
 from .claims import GLUE_ROLE
-from .glued import GLUE_MIME, glued_values
+from .execute import first_line
+from .glued import glued_texts, glued_values
 
 
 def stage(root: Path, size: str = "dry") -> Path:
@@ -51,12 +52,12 @@ def problems(notebook: nbformat.NotebookNode) -> list[str]:
     """Every way the executed ``notebook`` falls short of the list above, each naming its
     cell: "code cell 12 (starting `…`): …" or "markdown cell 3: …"."""
     found = [] if is_standin(notebook) else ["no stand-in banner: runtime.start never ran"]
-    texts = _glued_texts(notebook)
+    texts = glued_texts(notebook)
     code = markdown = 0
     for cell in notebook.cells:
         if cell.cell_type == "code":
             code += 1
-            where = f"code cell {code} (starting `{_first_line(cell.source)}`)"
+            where = f"code cell {code} (starting `{first_line(cell.source)}`)"
             found += [f"{where}: {p}" for p in _figure_problems(cell)]
         elif cell.cell_type == "markdown":
             markdown += 1
@@ -64,28 +65,14 @@ def problems(notebook: nbformat.NotebookNode) -> list[str]:
     return found
 
 
-def _first_line(source: str) -> str:
-    return next((line for line in source.splitlines() if line.strip()), "")
-
-
 def _figure_problems(cell: nbformat.NotebookNode) -> list[str]:
     outputs = cell.get("outputs", [])
     stderr = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
     found = [line for line in stderr.splitlines() if line.startswith(EMPTY_FIGURE)]
     has_image = any("image/png" in o.get("data", {}) for o in outputs)
-    if FIGURE.fullmatch(_first_line(cell.source)) and not has_image:
+    if FIGURE.fullmatch(first_line(cell.source)) and not has_image:
         found.append("a named figure cell drew no image")
     return found
-
-
-def _glued_texts(notebook: nbformat.NotebookNode) -> dict[str, str]:
-    """The text/plain form of every glued value, as myst-nb reads it."""
-    return {
-        out["metadata"]["scrapbook"]["name"]: out["data"][GLUE_MIME]
-        for cell in notebook.cells
-        for out in cell.get("outputs", [])
-        if out.get("metadata", {}).get("scrapbook", {}).get("name") is not None
-    }
 
 
 def _glue_problems(cell: nbformat.NotebookNode, texts: dict[str, str]) -> list[str]:
@@ -100,12 +87,13 @@ def _glue_problems(cell: nbformat.NotebookNode, texts: dict[str, str]) -> list[s
         except (TypeError, ValueError) as error:
             found.append(f"{role.group(0)} cannot format {texts[key]!r}: {error}")
             continue
-        if shown.strip().lower() in {"nan", "inf", "-inf", "nan%", "inf%"} or _non_finite(shown):
+        if _non_finite(shown):
             found.append(f"{role.group(0)} shows {shown!r}")
     return found
 
 
 def _non_finite(shown: str) -> bool:
+    """Whether a shown value is a number that is NaN or infinite ("nan", "inf", "-inf%")."""
     try:
         return not math.isfinite(float(shown.rstrip("%")))
     except ValueError:
@@ -115,7 +103,7 @@ def _non_finite(shown: str) -> bool:
 def page_text(notebook: nbformat.NotebookNode) -> str:
     """What a reader of the page reads: the prose with each glue role replaced by its shown
     value, the code, and every printed output."""
-    texts = _glued_texts(notebook)
+    texts = glued_texts(notebook)
 
     def shown(role) -> str:
         try:

@@ -133,12 +133,16 @@ def _failing_cell(notebook: Path) -> str | None:
     for number, cell in enumerate(code, start=1):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                first = next((line for line in cell.source.splitlines() if line.strip()), "")
                 return (
-                    f"code cell {number} (starting `{first}`) raised "
+                    f"code cell {number} (starting `{first_line(cell.source)}`) raised "
                     f"{out.get('ename')}: {out.get('evalue')}"
                 )
     return None
+
+
+def first_line(source: str) -> str:
+    """The first line of a cell's ``source`` that is not blank: how a message names the cell."""
+    return next((line for line in source.splitlines() if line.strip()), "")
 
 
 def run_command(command: list[str], what: str) -> None:

@@ -20,15 +20,21 @@ import nbformat
 GLUE_MIME = "application/papermill.record/text/plain"
 
 
-def glued_values(notebook: nbformat.NotebookNode) -> dict[str, object]:
-    """Every value the executed ``notebook`` glued, parsed back into Python."""
-    values = {}
+def glued_texts(notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """Every value the executed ``notebook`` glued, in its text/plain form (as myst-nb reads
+    it)."""
+    texts = {}
     for cell in notebook.cells:
         for out in cell.get("outputs", []):
             name = out.get("metadata", {}).get("scrapbook", {}).get("name")
             if name is not None:
-                values[name] = ast.literal_eval(out["data"][GLUE_MIME])
-    return values
+                texts[name] = out["data"][GLUE_MIME]
+    return texts
+
+
+def glued_values(notebook: nbformat.NotebookNode) -> dict[str, object]:
+    """Every value the executed ``notebook`` glued, parsed back into Python."""
+    return {name: ast.literal_eval(text) for name, text in glued_texts(notebook).items()}
 
 
 def dump(stage: Path) -> dict[str, dict[str, object]]:
