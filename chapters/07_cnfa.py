@@ -92,10 +92,11 @@ plotting.setup()
 SETTINGS = {
     "quick": {"dataset": "photos", "config": [32, "M", 64, "M", 128, "M"], "epochs": 12,
               "lr": 1e-3, "batch_size": 128, "init_std": [5e-3, 1e-2], "agop_images": 500,
-              "map_size": 128, "pretrained": []},
+              "map_size": 128, "pretrained": [], "imagenet_outputs": 1000},
     "full": {"dataset": "cifar10", "config": [64, "M", 128, "M", 256, "M", 256, "M"],
              "epochs": 100, "lr": 2e-4, "batch_size": 128, "init_std": [5e-3, 1e-2],
-             "agop_images": 2000, "map_size": 224, "pretrained": ["alexnet", "vgg11", "resnet18"]},
+             "agop_images": 2000, "map_size": 224, "pretrained": ["alexnet", "vgg11", "resnet18"],
+             "imagenet_outputs": 1000},
 }  # fmt: skip
 session = runtime.start(PROFILE, SEED, DEVICE, SETTINGS, epochs=EPOCHS, agop_images=AGOP_IMAGES)
 settings, device = session.settings, session.device
@@ -655,12 +656,15 @@ if settings["pretrained"]:
         / torch.tensor(models.IMAGENET_STD)[:, None, None]
     ).to(device)
     pretrained_rows, measured = [], {}
+    imagenet_outputs = settings["imagenet_outputs"]  # class scores summed in the AGOP
     for arch in settings["pretrained"]:
         torch.manual_seed(SEED)
         big = models.pretrained(arch).to(device)
         fresh = models.conv_layers(models.pretrained(arch, trained=False))
         names = cnfa.block_entry_convs(big)
-        measured[arch] = big, cnfa.patch_agop(big, imagenet, names, batch_size=5, device=device)
+        measured[arch] = big, cnfa.patch_agop(
+            big, imagenet, names, outputs=range(imagenet_outputs), batch_size=5, device=device
+        )
         for i, name in enumerate(names, start=1):
             m = cnfa.cnfm(models.conv_layers(big)[name])
             pretrained_rows += [

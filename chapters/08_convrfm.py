@@ -155,7 +155,8 @@ def digits(noise: float) -> tasks.Splits:
 #
 # The package also has the source's ReLU example, the arc-cosine kernel (Exercise 1). The bandwidth
 # $L$ is the **median distance** between train images under the current metric (per position for
-# the patchwise kernel), measured again at every iteration: a fixed $L$ would turn the kernel
+# the patchwise kernel, leaving out the zero distances of two blank patches), measured again at
+# every iteration: a fixed $L$ would turn the kernel
 # matrix into the identity as soon as distances grow (in deeper layers, where patches have many
 # channels), and kernel regression into a lookup table. With $M = I$ both are *fixed* kernels.
 # `rfm.metric_patches` computes $M^{1/2}x_p$ for every patch at once, as one convolution with the
@@ -239,6 +240,7 @@ for ax, noise in zip(axes[1], settings["digits_noise"][-3:]):
 for ax in axes.flat:
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_visible(bool(ax.images))  # a task with fewer than three levels leaves no empty frame
 fig.tight_layout()
 
 # %% [markdown]

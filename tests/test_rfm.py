@@ -92,6 +92,19 @@ def test_median_bandwidth_is_the_median_train_distance(name):
     assert rfm.PatchKernel("relu", 3).calibrated(u).bandwidth == "median"  # no bandwidth there
 
 
+def test_median_bandwidth_leaves_out_blank_patch_pairs():
+    x = torch.zeros(6, 1, 12, 12)
+    x[:, :, :3, :3] = torch.rand(6, 1, 3, 3, generator=torch.Generator().manual_seed(1))
+    u = rfm.metric_patches(x, torch.eye(9), 3)  # 100 positions, 91 of them blank in every image
+    kernel = rfm.PatchKernel("laplace", 3).calibrated(u)
+    i, j = torch.triu_indices(6, 6, offset=1)
+    distances = torch.cdist(u, u)[:, i, j]
+    assert (distances == 0).float().mean() > 0.5  # the plain median would be 0
+    assert kernel.bandwidth == pytest.approx(distances[distances > 0].median().item(), rel=1e-4)
+    with pytest.raises(ValueError, match="identical"):
+        rfm.PatchKernel("laplace", 3).calibrated(torch.zeros(100, 6, 9))
+
+
 def test_relu_kernel_is_twice_the_relu_feature_expectation():
     a, b = torch.tensor([[1.0, 0.5, -0.3]]), torch.tensor([[0.2, -1.0, 0.4]])
     w = torch.randn(400_000, 3, generator=torch.Generator().manual_seed(0))

@@ -142,3 +142,14 @@ def test_empty_panels_finds_no_panel_nothing_drawn_and_only_nan():
         "'panel 3': an image has no finite value",
         "'panel 5' draws nothing",
     ]
+
+
+def test_empty_panels_takes_seaborn_legend_proxies_for_no_curve():
+    import pandas as pd
+    import seaborn as sns
+
+    table = pd.DataFrame({"x": [1, 2, 1, 2], "y": [1.0, 2.0, 3.0, 4.0], "model": list("aabb")})
+    ax = sns.lineplot(table, x="x", y="y", hue="model", marker="o")
+    assert any(line.get_label() == "a" and not len(line.get_ydata()) for line in ax.get_lines())
+    assert standin.empty_panels(ax.figure) == []
+    plt.close("all")

@@ -73,9 +73,10 @@ class PatchKernel:
             raise ValueError(f'bandwidth must be positive or "median", got {self.bandwidth!r}')
 
     def calibrated(self, u: torch.Tensor, images: int = 200) -> PatchKernel:
-        """This kernel with a ``"median"`` bandwidth replaced by the median distance between
-        the first ``images`` of the metric patches ``u`` (P, n, r): per position for
-        ``laplace``, root-mean-square over positions for ``global_laplace``."""
+        """This kernel with a ``"median"`` bandwidth replaced by the median non-zero distance
+        between the first ``images`` of the metric patches ``u`` (P, n, r): per position for
+        ``laplace``, root-mean-square over positions for ``global_laplace``. Zeros are left
+        out: digits on a blank field share most of their (empty) patches."""
         if self.bandwidth != "median" or self.name == "relu":
             return self
         u = u[:, :images]
@@ -84,9 +85,10 @@ class PatchKernel:
             distances = _distances(u, u, exact=True)[:, i, j]
         else:
             distances = _rms_distance(u, u)[i, j]
-        median = distances.median().item()
-        if not median > 0:
+        distances = distances[distances > 0]
+        if not len(distances):
             raise ValueError("the images are identical under this metric: no bandwidth to set")
+        median = distances.median().item()
         return replace(self, bandwidth=median)
 
     def matrix(self, ua: torch.Tensor, ub: torch.Tensor) -> torch.Tensor:

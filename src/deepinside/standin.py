@@ -57,6 +57,7 @@ SHRINK: dict[str, Any] = {
     "rotations": 2,
     "compared_layers": 3,  # Chapter 6: VGG-11's deep layers give 3072 × 3072 covariances
     "agop_images": 16,
+    "imagenet_outputs": 8,  # Chapter 7: class scores of the ImageNet models' AGOP (1000)
     "iterations": 1,
     "bars_sizes": {"train": 60, "val": 30, "test": 60},
     "digits_sizes": {"train": 60, "val": 30, "test": 60},
@@ -66,6 +67,10 @@ SHRINK: dict[str, Any] = {
     "mlp_steps": 20,
     "relu_steps": 20,
     "perturb_draws": 2,
+    "digits_noise": [0.0, 0.5],  # Chapter 8: two of the noise levels, the blank field among them
+    "mlp_side": 12,  # Chapter 9: the side of the photograph the MLPs invert (d = 3 × side²)
+    "mlp_depths": [1, 2],
+    "relu_widths": [[2, 2], [2, 4]],
 }
 BANNER = (
     "**Stand-in dry run.** This page executed the `full` profile's code with stand-ins: "
@@ -192,10 +197,12 @@ def empty_panels(figure: Any) -> list[str]:
     problems = []
     for number, ax in enumerate(panels, start=1):
         name = repr(ax.get_title() or ax.get_ylabel() or f"panel {number}")
-        blank_lines = [line for line in ax.get_lines() if not _finite(line.get_ydata())]
+        # a line without any point is a legend's proxy (seaborn adds them), not a blank curve
+        lines = [line for line in ax.get_lines() if np.size(line.get_ydata())]
+        blank_lines = [line for line in lines if not _finite(line.get_ydata())]
         blank_images = [image for image in ax.get_images() if not _finite(image.get_array())]
         drawn = (
-            len(ax.get_lines()) > len(blank_lines)
+            len(lines) > len(blank_lines)
             or len(ax.get_images()) > len(blank_images)
             or ax.collections
             or ax.patches
