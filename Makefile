@@ -38,7 +38,7 @@ compile = { grep '^\#' $(1) || true; } > $(1).header && $(COMPILE) $(2) -o $(1) 
 book: env  ## execute the changed chapters (PROFILE=quick|full, FORCE=1: all), build _build/html
 	$(PY) -m deepinside.book.build $(BUILD_FLAGS)
 
-test: lint book  ## style, the book, then the unit tests and the checks of the chapters' claims
+test: lint book dryrun  ## style, the book, the dry run, then the unit tests and the claims' checks
 	$(PY) -m pytest
 
 dryrun: env  ## the full profile's code on stand-in data and models, on a CPU in minutes

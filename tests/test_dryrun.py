@@ -1,6 +1,7 @@
 """The checks of the stand-in dry run, and the dry run of a small chapter through the build."""
 
 import json
+import os
 import re
 
 import jupytext
@@ -253,8 +254,10 @@ def readable(text):
 
 def dry_run_of(chapter):
     path = dryrun.stage(ROOT) / "chapters" / f"{chapter}.ipynb"
+    if not path.exists() and os.environ.get("DEEPINSIDE_SKIP_UNEXECUTED") == "1":
+        pytest.skip(f"{chapter} had no dry run (a pull request runs only the chapters it changes)")
     if not path.exists():
-        pytest.skip(f"{chapter} has no dry run: run `make dryrun` first")
+        pytest.fail(f"{path} does not exist: run `make dryrun` (or `make test`) first")
     return nbformat.read(path, as_version=4)
 
 

@@ -82,6 +82,13 @@ def test_pull_requests_run_the_affected_chapters_quickly_on_cpu():
     assert step_index(steps, "pytest -m chapters") > affected
 
 
+def test_pull_requests_dry_run_the_full_profile_before_the_checks_that_read_it():
+    steps = load("pull-request.yml")["jobs"]["quick"]["steps"]
+    assert step_index(steps, "make dryrun") < step_index(steps, "pytest -m chapters")
+    cached = [s for s in steps if s.get("uses", "").startswith("actions/cache@")]
+    assert "_build/standin" in cached[0]["with"]["path"]
+
+
 def test_pull_requests_build_the_html_and_open_every_page():
     """A broken page fails the pull request: after the affected chapters, the rest of the book is
     brought up to date (the HTML needs every chapter), the site built and opened in a browser."""
