@@ -695,8 +695,8 @@ glue(
 # {glue:text}`dim_cnn_l1_outside_mp_other` and {glue:text}`dim_cnn_l2_outside_mp_other` in the
 # CNN's; the largest difference with the first network over the four layers is
 # {glue:text}`dim_outside_seed_max_diff` (two seeds are a small sample; run the chapter with other
-# values of `SEED` to see more). In the MLP the counts are close to the number of classes,
-# {glue:text}`dim_classes`, an observation we leave untested here. On grayscale CIFAR-10 the
+# values of `SEED` to see more). In the `quick` profile the MLP's counts are close to the number
+# of classes, {glue:text}`dim_classes`, an observation we leave untested here. On grayscale CIFAR-10 the
 # source tutorial reads the count differently from the same kind of plot: the spectrum decays
 # exponentially (a straight line on these axes) over its leading ranks before it flattens into the
 # bulk, and the length of that straight stretch gives about 50 learned components in the MLP's

@@ -171,7 +171,7 @@ accuracies.round(1)
 
 # %% [markdown]
 # Test accuracies are the mean over the last three epochs (the test accuracy of a single epoch
-# fluctuates, by several points on a small test set). On {glue:text}`spatial_train_images` training
+# fluctuates, by several points on the `quick` profile's small test sets). On {glue:text}`spatial_train_images` training
 # and {glue:text}`spatial_test_images` test images of {glue:text}`spatial_classes` classes, after
 # {glue:text}`spatial_epochs` epochs, the reference reaches {glue:text}`spatial_reference_acc:.1f` %
 # ({glue:text}`spatial_ceiling_acc:.1f` % from another seed) and its $3\times 3$ sibling
@@ -297,8 +297,8 @@ plt.show()
 # %% [markdown]
 # In {numref}`fig-spatial-eigenvectors`, every layer shows the same short list: a smooth blob, then two smooth gradients (left-right and
 # up-down, sometimes in the other order or rotated into each other when their eigenvalues are
-# close). Beyond the third rank the eigenvectors are noisier; the source, training far longer,
-# sees smooth higher-order patterns there too.
+# close). Beyond the third rank, compare with the source, which sees smooth higher-order
+# patterns there too (in the `quick` profile, trained for a few epochs, they are noisier).
 #
 # **Why a blob and gradients.** The gradient of the loss with respect to the filter $W[o, i]$ at
 # offset $\delta$ is $\sum_x g_o(x)\, h_i(x + \delta)$: the correlation between the error map
@@ -647,6 +647,8 @@ glue(
     if beats_null["random labels"] and not beats_null["dataset"]
     else "What is shared beyond smoothness carries over to random labels and another dataset."
     if all(beats_null.values())
+    else "What is shared beyond smoothness reaches another dataset, not random labels."
+    if beats_null["dataset"]
     else "Beyond two seeds of one recipe, these comparisons resolve no shared structure.",
 )
 glue("spatial_smooth_null_distance_low", null_draw_distances.min())

@@ -305,8 +305,8 @@ table.round(3)
 
 # %% [markdown]
 # <a id="claim-formula-fit"></a>
-# All four profiles fall from the first directions to the last, and the formula fits them with a
-# correlation of {glue:text}`energy_formula_corr:.2f` on average (at least
+# The formula fits the four profiles with a correlation of {glue:text}`energy_formula_corr:.2f`
+# on average (at least
 # {glue:text}`energy_formula_corr_min:.2f`); the profiles peak at direction
 # {glue:text}`energy_peak_vgg_true`, {glue:text}`energy_peak_vgg_random`,
 # {glue:text}`energy_peak_resnet_true` and {glue:text}`energy_peak_resnet_random`.
@@ -335,8 +335,8 @@ table.round(3)
 # with the tail of one profile permuted:
 #
 # - the Pearson correlation of the profiles (what the source reports);
-# - the correlation of the log-profiles over directions 2 to {glue:text}`energy_d`, which the peak
-#   at direction 1 no longer dominates;
+# - the correlation of the log-profiles over directions 2 to {glue:text}`energy_d`, which a peak
+#   at direction 1 cannot dominate;
 # - the correlation of what is left of each log-profile after removing its linear trend in
 #   $\log\lambda_i$ (directions 2 onward): the structure two profiles share *beyond* falling with
 #   the patch energy.
@@ -669,8 +669,10 @@ glue(
 # <a id="claim-frozen-first"></a>
 # With its first layer trained the network reaches {glue:text}`energy_trained_first_acc:.1f` %;
 # frozen at initialization, {glue:text}`energy_frozen_first_acc:.1f` % (chance
-# {glue:text}`energy_chance_acc:.0f` %): freezing {glue:text}`energy_frozen_first_effect`. For the size of that difference, compare the
-# spread between seeds of one recipe in [Chapter 4](04_spatial.ipynb) (the reference and its ceiling network).
+# {glue:text}`energy_chance_acc:.0f` %): freezing {glue:text}`energy_frozen_first_effect`. For a
+# rough scale of that difference, compare the spread between seeds of one recipe in
+# [Chapter 4](04_spatial.ipynb) (the reference and its ceiling network; the same recipe as here
+# in the `quick` profile only).
 #
 # ## Where this departs from the source
 #

@@ -254,7 +254,7 @@ accuracy.round(1)
 
 # %% [markdown]
 # Accuracies are the mean over the last three epochs (the test accuracy of a single epoch
-# fluctuates, by several points on a small test set).
+# fluctuates, by several points on the `quick` profile's small test sets).
 # <a id="claim-factorized-accuracy"></a>On {glue:text}`fact_first`, the standard network reaches
 # {glue:text}`fact_standard_acc:.1f` % and the factorized network with $m =$
 # {glue:text}`fact_m` frozen eigenvectors {glue:text}`fact_factorized_acc:.1f` %, a ratio of

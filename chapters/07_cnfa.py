@@ -301,9 +301,10 @@ ax.set_title("Filter covariance (CNFM) and patch-AGOP, per conv layer")
 #
 # The first layer's matrices show what the correlation measures. They are $27\times 27$,
 # indexed by (colour, row, column) of a $3\times 3$ patch, so each $9\times 9$ block pairs two
-# colour channels ({numref}`fig-first-layer-matrices`). The initial CNFM is nearly diagonal. The trained CNFM and the AGOP share the
-# same block pattern: positive within a colour channel (all nine pixels of a patch go together)
-# and negative between red and blue (colour opponency).
+# colour channels ({numref}`fig-first-layer-matrices`). The initial CNFM is nearly diagonal. In
+# the `quick` profile the trained CNFM and the AGOP share one block pattern: positive within a
+# colour channel (all nine pixels of a patch go together) and negative between red and blue
+# (colour opponency). Below, a measurement says whether this run's first layer reads colour.
 
 # %%
 # Figure fig-first-layer-matrices: The first layer's CNFM before and after training, and the trained network's AGOP, each scaled to its largest entry.
@@ -446,9 +447,9 @@ fig.tight_layout()
 
 # %% [markdown]
 # In every panel, the CNFM and the AGOP pick out the same places.
-# {glue:text}`cnfa_first_layer_look` The last layer, which reads the features of the layers below
-# at 1/{glue:text}`cnfa_last_scale` of the resolution, follows larger structures such as the
-# cup's rim and the cat's eyes and nose.
+# {glue:text}`cnfa_first_layer_look` The last layer reads the features of the layers below at
+# 1/{glue:text}`cnfa_last_scale` of the resolution, so its map can only follow larger structures
+# (in the `quick` profile, the cup's rim and the cat's eyes and nose).
 #
 # Three numbers back this up. First, how alike the CNFM and AGOP maps are: a pixel-wise
 # correlation, averaged over the three photographs. Second, what the first layer measures: the
@@ -624,9 +625,9 @@ theorem
 # <a id="claim-random-downstream"></a>Random weights after $W$ give every position its own gradient,
 # and $W^{(1)}$ gains rank; the correlation is {glue:text}`cnfa_theorem1_random_downstream_corr_small:.3f`
 # at $\eta = 0.1$ and {glue:text}`cnfa_theorem1_random_downstream_corr_large:.3f` at $\eta = 1$.
-# It stays high where the images are alike at every position, as crops of one photograph are:
-# the per-position gradients then still add up to nearly one direction; on images whose patches
-# differ from place to place it need not.
+# It can stay high where the images are alike at every position (as the crops of one photograph
+# of the `quick` profile are): the per-position gradients then still add up to nearly one
+# direction; on images whose patches differ from place to place it need not.
 # <a id="claim-random-start"></a>
 # From a small random start, one step leaves the random part of $W$ in place:
 # the correlation is {glue:text}`cnfa_theorem1_random_start_corr_small:.3f` at $\eta = 0.1$ and
@@ -788,7 +789,7 @@ m_last = cnfa.cnfm(trained_convs[last])
 for k in range(3):
     one = cnfa.patch_agop(model, agop_set, [last], outputs=[k], device=device)[last]
     print(f"class {train_set.classes[k]!r}: Pearson {linalg.matrix_correlation(m_last, one):.3f}")
-# A single class already gives a matrix that correlates with the CNFM: the classes share the
+# If a single class already gives a matrix that correlates with the CNFM, the classes share the
 # dominant gradient directions. Compare with the sum over all classes in the table above.
 
 # %% [markdown]
@@ -812,8 +813,9 @@ for name in layers:
         f"conv {name}: largest / median eigenvalue of G: {spread(g_initial[name]):.1f} at "
         f"initialization, {spread(g_trained[name]):.1f} after training"
     )
-# At initialization G is close to isotropic, hence the agreement there. After training it is
-# not: the agreement then comes from the gradients concentrating on the directions W uses most.
+# Where the spread is near 1, G is close to isotropic and W^T G W close to W^T W: agreement for
+# free. Where training spreads G, the agreement comes from the gradients concentrating on the
+# directions W uses most.
 
 # %% [markdown]
 # ## References

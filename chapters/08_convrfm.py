@@ -87,9 +87,10 @@ plotting.setup()
 # %% [markdown]
 # The chapter's settings per profile: the local-signal tasks of the source (bars in noise, digits
 # pasted into noise), split into train, validation and test sets of the sizes given. `quick`
-# halves the digits (14×14 in a 21×21 frame, as 28 in 42), uses fewer images, noise levels and
-# ConvRFM iterations, and a narrower CNN; `full` keeps the source's sizes and adds CIFAR-10 and
-# SVHN subsets.
+# halves the digits (14×14 in a 21×21 frame, as 28 in 42), uses fewer digit images, noise levels
+# and ConvRFM iterations, and a narrower CNN (its bar splits and AGOP images, in the table, are
+# its own); `full` takes the source's sizes where it states them and adds CIFAR-10 and SVHN
+# subsets.
 
 # %%
 SETTINGS = {
@@ -436,8 +437,8 @@ fig.tight_layout()
 # {glue:text}`rfm_bars_cnn_train_acc:.0f` %): the six models lie within
 # {glue:text}`rfm_bars_top_spread:.1f` points of each other, while the lowest-variance-row rule
 # scores at least {glue:text}`rfm_bars_rule_min:.1f` % at every level. The images hold the answer;
-# from {glue:text}`rfm_bars_train` training images none of the learned models finds the one
-# noiseless row, the CNN included. A model that adds pixels along rows sees the bar's 32 pixels
+# at the highest noise, from {glue:text}`rfm_bars_train` training images, none of the learned
+# models finds the one noiseless row, the CNN included. A model that adds pixels along rows sees the bar's 32 pixels
 # against the noise of every row it adds; to do better it must tell a row without variance from
 # a row with little, a non-linear test that neither a patch metric nor this CNN learned from so
 # few images. So the bars do not separate ConvRFM from a fixed kernel here by much, and the
@@ -670,10 +671,10 @@ stats.round(2)
 # nearly zero because they are orthogonal to the local average; their orientation is what the
 # kernel machine learned, from one gradient *measurement*.
 #
-# Applied to photographs it has never seen, the map $\|M^{1/2} x_p\|$ is mostly a blurred copy
-# of the photograph: the local average dominates $M$. Remove that one direction,
-# $M_{\text{edges}} = M - \lambda_1 v_1 v_1^\top$, and what is left lights up along the
-# photograph's edges, as the source shows for ConvRFMs trained on SVHN:
+# Applied to photographs it has never seen, the map $\|M^{1/2} x_p\|$ should be mostly a blurred
+# copy of the photograph, since the local average dominates $M$. Remove that one direction,
+# $M_{\text{edges}} = M - \lambda_1 v_1 v_1^\top$, and what is left should light up along the
+# photograph's edges, as the source shows for ConvRFMs trained on SVHN. Compare the rows:
 
 # %%
 gray = data.photographs(128, ("camera", "astronaut", "coffee"), gray=True)
@@ -778,8 +779,8 @@ pd.DataFrame(benchmark_rows).round(1) if benchmark_rows else print("quick profil
 # - Correlating a metric with a filter covariance needs a control: on all entries untrained CNNs
 #   match ConvRFM's metric about as well as a trained one. Off the diagonal,
 #   {glue:text}`rfm_metric_beyond` of {glue:text}`rfm_metric_cases` comparisons clear the null.
-# - After the local average, the top eigenvectors of $M$ are oriented edge detectors, and they
-#   find edges in photographs.
+# - After the local average, the top eigenvectors of $M$ are oriented edge detectors; their maps
+#   on photographs show where they respond.
 # - Deep ConvRFM stacks random filters drawn from $M$; its second layer helped in
 #   {glue:text}`rfm_deep_helps` of {glue:text}`rfm_deep_cases` settings. A CNN trains its filters
 #   instead, and stays ahead on the digits.

@@ -79,9 +79,10 @@ from deepinside.runtime import progress
 plotting.setup()
 
 # %% [markdown]
-# The chapter's settings per profile: inverting layer embeddings of a photograph. `quick` inverts
-# an untrained ResNet-18 at 96 pixels and small ResNets trained on photo crops or on pure noise;
-# `full` inverts torchvision's ResNet-50, untrained and ImageNet-trained, at 224 pixels.
+# The chapter's settings per profile: inverting layer embeddings of a photograph. Both profiles
+# train small ResNets on natural images (photo crops in `quick`, CIFAR-10 in `full`) and on pure
+# noise; `quick` also inverts an untrained ResNet-18 at 96 pixels, `full` torchvision's
+# ResNet-50, untrained and ImageNet-trained, at 224 pixels.
 
 # %%
 SETTINGS = {
@@ -315,8 +316,7 @@ plt.show()
 # {glue:text}`inv_target_norm:.0f`), and at conv5 the embedding is matched to
 # $m_g/m_s =$ {glue:text}`inv_deep_mg_over_ms:.2f` by a colored blur. The deep layers of the
 # small network trained on natural images produce something else again (in the `quick` profile,
-# blobs of color placed where the cat's eyes and nose are), not closer to the photograph. A
-# layer's embedding is matched, but by an image the layer finds equivalent, not by the cat.
+# blobs of color placed where the cat's eyes and nose are). A layer's embedding is matched, but by an image the layer finds equivalent, not by the cat.
 #
 # **Does training sharpen what a layer keeps?** The source finds that training improves the
 # inversions of early layers, not of late ones.
@@ -373,6 +373,7 @@ wide = paths["conv2"]
 glue("inv_input_elements", cat.numel())
 glue("inv_conv2_elements", sizes[first, "conv2"])
 glue("inv_conv5_elements", sizes[first, "conv5"])
+glue("inv_conv5_unseen_pct", 100 * (1 - sizes[first, "conv5"] / cat.numel()))
 glue("inv_conv2_mg_drop", (wide.m_g[tenth] / wide.m_g[-1]).item())
 glue("inv_conv2_mi_change", (wide.m_i[-1] / wide.m_i[tenth]).item())
 glue("inv_conv2_mi", wide.m_i[-1].item())
@@ -387,7 +388,8 @@ glue("inv_conv2_mi", wide.m_i[-1].item())
 # near where it started. The generated images are mostly noise: that noise lies in directions the
 # layer does not see. <a id="claim-conv5-count"></a>At conv5 this is no surprise: its embedding has
 # {glue:text}`inv_conv5_elements` numbers for an input of {glue:text}`inv_input_elements`, so
-# counting alone leaves most input directions unseen.
+# counting alone leaves at least {glue:text}`inv_conv5_unseen_pct:.0f` % of the input directions
+# unseen.
 # <a id="claim-conv2"></a>At conv2 the embedding has *more* numbers
 # than the input ({glue:text}`inv_conv2_elements`), and still, after the first tenth of the run,
 # the embedding distance falls {glue:text}`inv_conv2_mg_drop:.0f`-fold while the input distance
@@ -681,8 +683,8 @@ relu_table.round(3)
 # {glue:text}`inv_relu_rule_word` the input within {glue:text}`inv_relu_steps` steps ($m_i =$
 # {glue:text}`inv_relu_rule_mi:.2f`, from {glue:text}`inv_relu_start_mi:.1f` at the start; $2d$
 # then $2d$: {glue:text}`inv_relu_narrow_mi:.2f`). The source's reason for the rule, that twice
-# the width keeps enough units active on average, leaves a thin margin with one random
-# initialization and a finite number of steps: the wider pair is the safe one.
+# the width keeps enough units active on average, is an average: with one random initialization
+# and a finite number of steps the margin can be thin, and the wider pair is the safer one.
 #
 # ## Trained on noise: a different reading of the same photograph
 #
@@ -784,6 +786,9 @@ deep_means = (
     .mean()
 )
 same = deep_means["m_g / m_s"].idxmin() == deep_means["m_g / ‖O(a)‖"].idxmin()
+network_names = dict(zip(small_rows, ["the untrained network", "the network trained on natural "
+                                      "images", "the network trained on noise"]))  # fmt: skip
+glue("inv_mgms_best", network_names[deep_means["m_g / m_s"].idxmin()])
 glue("inv_ranking_word", "is the same" if same else "changes")
 gray_nc = smoothness["gray"]
 glue(
@@ -797,15 +802,15 @@ glue(
 glue("inv_target_nc", inversion.neighbour_correlation(cat))
 # %% [markdown]
 # <a id="claim-photos-mgms"></a>
-# Over conv3 to conv5, measured against the shifted cat, smooth images match the embedding of the
-# network trained on natural images best ($m_g/m_s$ {glue:text}`inv_photos_deep_mgms:.2f` on
-# average; untrained {glue:text}`inv_untrained_deep_mgms:.2f`, trained on noise
-# {glue:text}`inv_noise_deep_mgms:.2f`).
+# Over conv3 to conv5, measured against the shifted cat, smooth images match the embedding of
+# {glue:text}`inv_mgms_best` best ($m_g/m_s$ trained on natural images
+# {glue:text}`inv_photos_deep_mgms:.2f` on average; untrained
+# {glue:text}`inv_untrained_deep_mgms:.2f`, trained on noise {glue:text}`inv_noise_deep_mgms:.2f`).
 # <a id="claim-ranking-size"></a>Measured against the size of the embedding, the ranking
 # {glue:text}`inv_ranking_word`: $m_g/\|O(a)\|$ is {glue:text}`inv_photos_deep_mgo:.2f`,
-# {glue:text}`inv_untrained_deep_mgo:.2f` and {glue:text}`inv_noise_deep_mgo:.2f`. The embedding
-# of the network trained on natural images moves more under a small shift of the cat, which
-# flatters $m_g/m_s$; which network a smooth image "fits best" depends on the yardstick.
+# {glue:text}`inv_untrained_deep_mgo:.2f` and {glue:text}`inv_noise_deep_mgo:.2f`. An embedding
+# that moves more under a small shift of the cat has a larger $m_s$, which flatters $m_g/m_s$:
+# which network a smooth image "fits best" can depend on the yardstick.
 #
 # <a id="claim-noise-smoothness"></a>
 # Without blur, from a gray start, the generated images have a neighbour correlation of
@@ -818,7 +823,7 @@ glue("inv_target_nc", inversion.neighbour_correlation(cat))
 # {glue:text}`inv_photos_control_nc:.2f`, the untrained one at
 # {glue:text}`inv_untrained_control_nc:.2f` and the noise-trained one at
 # {glue:text}`inv_noise_control_nc:.2f`. The source saw the effect clearly in the middle layers of
-# a ResNet-50 trained on 10,000 noise images; this small ResNet was trained on
+# a ResNet-50 trained on 10,000 noise images; this small ResNet (not a ResNet-50) was trained on
 # {glue:text}`inv_noise_images` noise images in {glue:text}`inv_noise_classes` classes for
 # {glue:text}`inv_noise_epochs` epochs, so weigh the size of these differences accordingly.
 #
@@ -834,9 +839,9 @@ glue("inv_target_nc", inversion.neighbour_correlation(cat))
 #   descent never enters; over-complete layers can be inverted, more slowly the deeper they are,
 #   and even an invertible square network is so badly conditioned that output-space neighbours
 #   are far apart in input space. ReLU networks need layers about twice as wide as their input.
-# - What an embedding keeps depends on the training data, but how much depends on the yardstick:
-#   against a shifted cat, smooth images match the deep layers of the network trained on
-#   natural images best; against the embedding's size the ranking
+# - What an embedding keeps depends on the training data, and its ranking can depend on the
+#   yardstick: against a shifted cat, smooth images match the deep layers of
+#   {glue:text}`inv_mgms_best` best; against the embedding's size the ranking
 #   {glue:text}`inv_ranking_word`. Without blur, the noise-trained network's inversions are
 #   {glue:text}`inv_noise_rank_word` in smoothness.
 #

@@ -49,6 +49,12 @@ def test_the_scale_multiplies_the_stand_in_images(monkeypatch):
     monkeypatch.setenv(standin.SCALE_ENV, "2")
     x, y, _ = data.stand_in("cifar10", "test")
     assert len(y) == 2 * standin.IMAGES["test"]
+    full = {"epochs": 30, "agop_images": 2000, "digits_sizes": {"train": 5000, "test": 2000}}
+    assert standin.shrink(full) == {
+        "epochs": standin.SHRINK["epochs"],  # not an image count: not scaled
+        "agop_images": 2 * standin.SHRINK["agop_images"],
+        "digits_sizes": {k: 2 * v for k, v in standin.SHRINK["digits_sizes"].items()},
+    }
     monkeypatch.setenv(standin.SCALE_ENV, "0")
     with pytest.raises(ValueError, match="whole number from 1"):
         data.stand_in("cifar10", "test")

@@ -72,6 +72,11 @@ SHRINK: dict[str, Any] = {
     "mlp_depths": [1, 2],
     "relu_widths": [[2, 2], [2, 4]],
 }
+# the knobs of SHRINK that count images: $DEEPINSIDE_STANDIN_SCALE multiplies them as well
+IMAGE_KNOBS = frozenset(
+    ("noise_images", "linear_images", "digits_images", "agop_images", "bars_sizes",
+     "digits_sizes", "benchmark_sizes")
+)  # fmt: skip
 BANNER = (
     "**Stand-in dry run.** This page executed the `full` profile's code with stand-ins: "
     "offline images in place of the public datasets, randomly initialized networks in place "
@@ -103,10 +108,18 @@ def full_size() -> bool:
 
 def shrink(settings: dict[str, Any]) -> dict[str, Any]:
     """``settings`` with each knob of :data:`SHRINK` it has at the dry run's value (a size
-    only ever shrinks: a `full` value below the stand-in's stays); unchanged at full size."""
+    only ever shrinks: a `full` value below the stand-in's stays; the :data:`IMAGE_KNOBS`
+    times ``$DEEPINSIDE_STANDIN_SCALE``); unchanged at full size."""
     if full_size():
         return dict(settings)
-    return {k: _smaller(v, SHRINK[k]) if k in SHRINK else v for k, v in settings.items()}
+    return {k: _smaller(v, _small(k)) if k in SHRINK else v for k, v in settings.items()}
+
+
+def _small(knob: str) -> Any:
+    if knob not in IMAGE_KNOBS:
+        return SHRINK[knob]
+    value = SHRINK[knob]
+    return _scaled(value) if isinstance(value, dict) else _scaled({"n": value})["n"]
 
 
 def _smaller(value: Any, small: Any) -> Any:
