@@ -39,15 +39,20 @@ def offline(monkeypatch):
     monkeypatch.setattr(data.socket, "create_connection", no_network)
 
 
-def executed_notebook(chapter: str) -> nbformat.NotebookNode:
-    path = EXECUTED / f"{chapter}.ipynb"
+def read_executed(path: Path, target: str) -> nbformat.NotebookNode:
+    """The executed notebook at ``path``; a test fails if it is missing (``make target`` writes
+    it), or skips where a pull request executed only the chapters it changes."""
     if not path.exists() and os.environ.get("DEEPINSIDE_SKIP_UNEXECUTED") == "1":
         pytest.skip(
-            f"{chapter} was not executed (a pull request runs only the chapters it changes)"
+            f"{path.stem} was not executed (a pull request runs only the chapters it changes)"
         )
     if not path.exists():
-        pytest.fail(f"{path} does not exist: run `make book` (or `make test`) first")
-    notebook = nbformat.read(path, as_version=4)
+        pytest.fail(f"{path} does not exist: run `make {target}` (or `make test`) first")
+    return nbformat.read(path, as_version=4)
+
+
+def executed_notebook(chapter: str) -> nbformat.NotebookNode:
+    notebook = read_executed(EXECUTED / f"{chapter}.ipynb", "book")
     if is_standin(notebook):
         pytest.skip(f"{chapter} ran on stand-ins: its numbers test the code, they are not results")
     return notebook

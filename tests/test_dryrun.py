@@ -1,7 +1,6 @@
 """The checks of the stand-in dry run, and the dry run of a small chapter through the build."""
 
 import json
-import os
 import re
 
 import jupytext
@@ -9,7 +8,7 @@ import nbformat
 import pytest
 from test_build import JUPYTEXT, toc
 
-from conftest import CHAPTERS, ROOT
+from conftest import CHAPTERS, ROOT, read_executed
 from deepinside import standin
 from deepinside.book import build, dryrun, execute, fingerprints
 
@@ -253,12 +252,7 @@ def readable(text):
 
 
 def dry_run_of(chapter):
-    path = dryrun.stage(ROOT) / "chapters" / f"{chapter}.ipynb"
-    if not path.exists() and os.environ.get("DEEPINSIDE_SKIP_UNEXECUTED") == "1":
-        pytest.skip(f"{chapter} had no dry run (a pull request runs only the chapters it changes)")
-    if not path.exists():
-        pytest.fail(f"{path} does not exist: run `make dryrun` (or `make test`) first")
-    return nbformat.read(path, as_version=4)
+    return read_executed(dryrun.stage(ROOT) / "chapters" / f"{chapter}.ipynb", "dryrun")
 
 
 def test_every_chapter_has_a_list_of_quick_only_phrases():
